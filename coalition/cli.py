@@ -1,0 +1,62 @@
+"""The site's ``flask`` commands (``db upgrade`` and friends come from Flask-Migrate)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from coalition.database import write_intent
+from coalition.extensions import db
+from coalition.models import Campaign, Goal
+from coalition.services import content as content_service
+from coalition.services import demo as demo_service
+
+
+@click.command("load-content")
+@click.option("--file", "path", type=click.Path(dir_okay=False), help="Content file (default: the coalition's).")
+@click.option("--overwrite", is_flag=True, help="Replace text already in the database with the file's.")
+def load_content_command(path: str | None, overwrite: bool) -> None:
+    """Load the coalition's goals, beliefs and text into the database (safe to repeat)."""
+    path = path or current_app.config["CONTENT_FILE"]
+    try:
+        with write_intent():
+            report = content_service.load_content(path, overwrite=overwrite)
+    except content_service.ContentFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"Content loaded from {path}: {len(report.added)} added, {len(report.updated)} updated, "
+        f"{report.unchanged} unchanged."
+    )
+    if report.unchanged and not overwrite:
+        click.echo("Text already in the database was kept; use --overwrite to replace it with the file's.")
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Add demo campaigns with signatures, for trying the site (only once)."""
+    if db.session.execute(db.select(Goal.id).limit(1)).first() is None:
+        raise click.ClickException("Load the coalition's content first: flask --app app load-content")
+    with write_intent():
+        added = demo_service.seed_demo()
+    if added:
+        click.echo(f"Added {len(added)} demo campaigns: {', '.join(c.slug for c in added)}.")
+    else:
+        click.echo("The demo campaigns are already there; nothing added.")
+
+
+@click.command("setup-if-empty")
+def setup_if_empty_command() -> None:
+    """Load the content and the demo data when the database has none (used by ``make run``)."""
+    with write_intent():
+        if db.session.execute(db.select(Goal.id).limit(1)).first() is None:
+            report = content_service.load_content(current_app.config["CONTENT_FILE"])
+            click.echo(f"Loaded the coalition's content ({len(report.added)} entries).")
+        if db.session.execute(db.select(Campaign.id).limit(1)).first() is None:
+            added = demo_service.seed_demo()
+            click.echo(f"Added {len(added)} demo campaigns.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands."""
+    for command in (load_content_command, seed_demo_command, setup_if_empty_command):
+        app.cli.add_command(command)

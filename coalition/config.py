@@ -1,0 +1,76 @@
+"""Configuration: defaults here, then ``instance/config.py``, then ``COALITION_*`` variables."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from flask import Flask
+
+#: The smallest secret key production accepts.
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when the app is configured in a way it must refuse to run with."""
+
+
+def default_config(app: Flask) -> dict:
+    """Return the defaults every deployment starts from."""
+    return {
+        "ENV": "development",
+        # Development only: production refuses to start with this value.
+        "SECRET_KEY": "development-only-secret-key",
+        "DATABASE_URL": "sqlite:///" + os.path.join(app.instance_path, "coalition.sqlite"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_ENABLED": True,
+        "MAIL_URL": "",
+        "MAIL_FROM": "Coalition for Women Prisoners <no-reply@localhost>",
+        "OUTBOX_DIR": os.path.join(app.instance_path, "outbox"),
+        "PROXY_COUNT": 0,
+        "SITE_URL": "http://127.0.0.1:8000",
+        "SQLITE_BUSY_TIMEOUT_MS": 15000,
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": 4 * 3600,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        # Unconfirmed signatures and pledges are deleted after this many days.
+        "PENDING_RETENTION_DAYS": 14,
+        # Personal data is anonymised this many months after a campaign closes.
+        "PERSONAL_DATA_RETENTION_MONTHS": 12,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "LANGUAGES": ["en", "es"],
+        "CONTENT_FILE": os.path.join(app.root_path, "content", "coalition.toml"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    """Fill ``app.config`` from defaults, the instance file and the environment."""
+    app.config.from_mapping(default_config(app))
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("COALITION")
+    else:
+        app.config.from_mapping(test_config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    if app.config["ENV"] not in ("development", "production"):
+        raise ConfigurationError(
+            f"COALITION_ENV must be 'development' or 'production', not {app.config['ENV']!r}."
+        )
+    if app.config["ENV"] == "production":
+        check_production(app)
+
+
+def check_production(app: Flask) -> None:
+    """Refuse insecure production settings, in one clear line."""
+    key = app.config.get("SECRET_KEY") or ""
+    if len(key) < MIN_SECRET_KEY_LENGTH or key == "development-only-secret-key":
+        raise ConfigurationError(
+            "Refusing to start in production: set COALITION_SECRET_KEY to a random value "
+            f"of at least {MIN_SECRET_KEY_LENGTH} characters "
+            "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+        )
+    app.config["SESSION_COOKIE_SECURE"] = True

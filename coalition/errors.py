@@ -1,0 +1,83 @@
+"""Error pages in the site's own look, and the "form expired" re-display."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from flask import Flask, current_app, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from coalition.extensions import db, limiter
+
+log = logging.getLogger(__name__)
+
+#: Endpoints whose view re-displays its own form when the CSRF check fails. Their
+#: FlaskForm validates the token again, fails, and shows the form with what the
+#: person typed and a fresh token, so nothing they wrote is lost.
+_REDISPLAY_ON_CSRF_ERROR: set[str] = set()
+
+
+def redisplay_form_on_csrf_error(endpoint: str) -> None:
+    """Register a view (by endpoint name) that can safely re-show its form after a CSRF failure.
+
+    Only views that validate with a FlaskForm (which checks the token itself) may be
+    registered: the view runs again, and must refuse to act on the failed token.
+    """
+    _REDISPLAY_ON_CSRF_ERROR.add(endpoint)
+
+
+def _seconds_until_retry() -> int | None:
+    """How long until the limit that was hit lets the client in again."""
+    try:
+        current = limiter.current_limit
+    except Exception:  # the limiter's storage may be what failed
+        return None
+    if current is None:
+        return None
+    return max(1, int(current.reset_at - datetime.now(timezone.utc).timestamp()))
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError):
+        if request.endpoint in _REDISPLAY_ON_CSRF_ERROR and request.method == "POST":
+            view = current_app.view_functions[request.endpoint]
+            response = current_app.make_response(view(**(request.view_args or {})))
+            if response.status_code < 300:
+                response.status_code = 400
+                return response
+        return render_template("errors/csrf.html", back=request.path), 400
+
+    @app.errorhandler(429)
+    def _too_many_requests(error: HTTPException):
+        seconds = _seconds_until_retry()
+        response = current_app.make_response(
+            (render_template("errors/429.html", seconds=seconds), 429)
+        )
+        if seconds:
+            response.headers["Retry-After"] = str(seconds)
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        code = error.code or 500
+        if request.path.startswith("/api/"):
+            return {"error": error.name, "status": code}, code
+        template = f"errors/{code}.html" if code in (400, 403, 404, 405, 413) else "errors/generic.html"
+        return render_template(template, error=error, code=code), code
+
+    @app.errorhandler(Exception)
+    def _server_error(error: Exception):
+        # Never put request data here: it may hold a supporter's name or email.
+        log.exception("unhandled error on %s %s", request.method, request.endpoint)
+        db.session.rollback()
+        return render_template("errors/500.html"), 500
+
+    @app.errorhandler(500)
+    def _internal_error(error):
+        db.session.rollback()
+        return render_template("errors/500.html"), 500

@@ -1,0 +1,86 @@
+"""Campaigns (petitions) and their confirmed-signature counters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from coalition.extensions import db
+from coalition.models.types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from coalition.models.content import Goal
+
+CAMPAIGN_STATUSES = ("draft", "open", "closed", "archived")
+
+#: Which goals a campaign advances.
+campaign_goals = Table(
+    "campaign_goals",
+    db.metadata,
+    Column("campaign_id", ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True),
+    Column("goal_id", ForeignKey("goals.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Campaign(db.Model):
+    """A petition supporters sign."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'open', 'closed', 'archived')", name="status"),
+        CheckConstraint("target > 0", name="target_positive"),
+        CheckConstraint("slug <> ''", name="slug_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The campaign's address: /campaigns/<slug>.
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    #: One or two sentences for lists and sharing.
+    summary: Mapped[str] = mapped_column(Text)
+    #: The petition text, in the restricted formatting staff may use.
+    body: Mapped[str] = mapped_column(Text, default="")
+    title_es: Mapped[str] = mapped_column(String(200), default="")
+    summary_es: Mapped[str] = mapped_column(Text, default="")
+    body_es: Mapped[str] = mapped_column(Text, default="")
+    #: How many confirmed signatures the campaign aims for.
+    target: Mapped[int] = mapped_column(Integer)
+    #: draft (not public), open (signable), closed (public, final), archived (hidden from lists).
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    #: When signing opens and the deadline; either may be unset.
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When it actually closed (by staff or by its deadline).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    goals: Mapped[list[Goal]] = relationship(secondary=campaign_goals, order_by="Goal.position")
+
+    def __repr__(self) -> str:
+        return f"<Campaign {self.slug}>"
+
+
+class SignatureCountShard(db.Model):
+    """One slice of a campaign's confirmed-signature count.
+
+    The count is the sum of a campaign's shards. A confirmation adds one to a shard
+    chosen at random, so concurrent confirmations on PostgreSQL rarely wait for the
+    same row lock, and a page view sums a handful of rows instead of counting the
+    signatures table. The shards change in the same transaction as the signature,
+    so the sum is always exact.
+    """
+
+    __tablename__ = "signature_count_shards"
+    __table_args__ = (CheckConstraint("shard >= 0", name="shard_not_negative"),)
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Confirmed signatures (online and paper) counted in this slice; may be negative
+    #: in one slice after invalidations, never in the sum.
+    confirmed: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,64 @@
+"""Template filters: plain text into paragraphs, numbers and dates in the reader's language."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from flask import Flask
+from flask_babel import format_date, format_datetime, format_decimal, ngettext
+from markupsafe import Markup, escape
+
+from coalition.models.types import utcnow
+
+_BLANK_LINE = re.compile(r"\n\s*\n")
+
+
+def paragraphs(text: str | None) -> Markup:
+    """Plain text with blank lines between paragraphs, as escaped ``<p>`` elements."""
+    if not text:
+        return Markup("")
+    parts = [part.strip() for part in _BLANK_LINE.split(text.replace("\r\n", "\n")) if part.strip()]
+    return Markup("\n").join(Markup("<p>{}</p>").format(escape(part)) for part in parts)
+
+
+def number(value: int | None) -> str:
+    """A count with the reader's thousands separator."""
+    return format_decimal(value or 0)
+
+
+def long_date(value: datetime | None) -> str:
+    """A date such as "March 4, 2027" in the reader's language."""
+    return format_date(value, format="long") if value else ""
+
+
+def date_time(value: datetime | None) -> str:
+    """A date and time in the reader's language."""
+    return format_datetime(value, format="medium") if value else ""
+
+
+def time_left(deadline: datetime | None, now: datetime | None = None) -> str:
+    """How long until ``deadline``, in words ("3 days left")."""
+    if deadline is None:
+        return ""
+    seconds = (deadline - (now or utcnow())).total_seconds()
+    if seconds <= 0:
+        return ""
+    days = int(seconds // 86400)
+    if days >= 1:
+        return ngettext("%(num)d day left", "%(num)d days left", days)
+    hours = int(seconds // 3600)
+    if hours >= 1:
+        return ngettext("%(num)d hour left", "%(num)d hours left", hours)
+    return ngettext("%(num)d minute left", "%(num)d minutes left", max(1, int(seconds // 60)))
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters."""
+    app.jinja_env.filters.update(
+        paragraphs=paragraphs,
+        number=number,
+        long_date=long_date,
+        date_time=date_time,
+        time_left=time_left,
+    )

@@ -1,0 +1,12 @@
+"""The site's blueprints."""
+
+from flask import Flask
+
+from coalition.web import health, petitions, public
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach every blueprint to the app."""
+    app.register_blueprint(public.bp)
+    app.register_blueprint(petitions.bp)
+    app.register_blueprint(health.bp)

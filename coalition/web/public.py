@@ -1,0 +1,97 @@
+"""Public pages: the mission, the goals, the campaigns list, and the site's notices."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+
+from coalition.extensions import db
+from coalition.i18n import LANGUAGE_COOKIE
+from coalition.models import Goal
+from coalition.services import campaigns as campaign_service
+from coalition.services import content as content_service
+from coalition.web.urls import safe_next
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+def home():
+    """The mission, the six goals, the beliefs, open campaigns and how to get involved."""
+    open_campaigns = campaign_service.open_campaigns()
+    return render_template(
+        "public/home.html",
+        blocks=content_service.content_blocks(),
+        goals=content_service.goals_in_order(),
+        beliefs=content_service.beliefs_in_order(),
+        campaigns=open_campaigns,
+        counts=campaign_service.confirmed_counts([c.id for c in open_campaigns]),
+    )
+
+
+@bp.get("/goals/<slug>")
+def goal(slug: str):
+    """One goal's page."""
+    goal = db.session.execute(db.select(Goal).filter_by(slug=slug)).scalar_one_or_none()
+    if goal is None:
+        abort(404)
+    return render_template("public/goal.html", goal=goal, goals=content_service.goals_in_order())
+
+
+@bp.get("/campaigns")
+def campaigns():
+    """Every public campaign: open ones, then closed ones."""
+    all_campaigns = campaign_service.public_campaigns()
+    open_ones = [c for c in all_campaigns if campaign_service.is_signable(c)]
+    closed_ones = [c for c in all_campaigns if not campaign_service.is_signable(c)]
+    return render_template(
+        "public/campaigns.html",
+        open_campaigns=open_ones,
+        closed_campaigns=closed_ones,
+        counts=campaign_service.confirmed_counts([c.id for c in all_campaigns]),
+    )
+
+
+@bp.get("/about")
+def about():
+    """Who the coalition is and what it believes."""
+    return render_template(
+        "public/about.html",
+        blocks=content_service.content_blocks(),
+        beliefs=content_service.beliefs_in_order(),
+        goals=content_service.goals_in_order(),
+    )
+
+
+@bp.get("/contact")
+def contact():
+    """How to reach the coalition."""
+    return render_template("public/contact.html", blocks=content_service.content_blocks())
+
+
+@bp.get("/privacy")
+def privacy():
+    """What the site collects from supporters, why, for how long, and how to have it erased."""
+    return render_template("public/privacy.html", blocks=content_service.content_blocks())
+
+
+@bp.get("/accessibility")
+def accessibility():
+    """The accessibility statement."""
+    return render_template("public/accessibility.html", blocks=content_service.content_blocks())
+
+
+@bp.get("/language/<code>")
+def set_language(code: str):
+    """Switch the site's language and remember the choice for a year."""
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    response = redirect(safe_next(request.args.get("next"), url_for("public.home")))
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        code,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+    )
+    return response

@@ -1,0 +1,189 @@
+"""Fixtures: a fresh app and database per test, factories, and service checks.
+
+``COALITION_TEST_DATABASE_URL`` switches the whole suite to PostgreSQL (each test gets
+its own schema); by default each test gets a fresh SQLite file.
+``COALITION_REQUIRE_SERVICES=1`` (set by CI) turns every skip for a missing service
+(PostgreSQL, Redis, Chromium) into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from coalition import create_app
+from coalition.extensions import db as _db
+from coalition.models.types import utcnow
+from coalition.services import campaigns as campaign_service
+from coalition.services import content as content_service
+
+TEST_DATABASE_URL = os.environ.get("COALITION_TEST_DATABASE_URL", "")
+REQUIRE_SERVICES = os.environ.get("COALITION_REQUIRE_SERVICES", "") not in ("", "0")
+POSTGRES_URL = os.environ.get("COALITION_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("COALITION_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def service_missing(reason: str) -> None:
+    """Skip the test for a missing service, or fail it when services are required (CI)."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service unavailable: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _postgres_reachable(url: str) -> str | None:
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # any failure to connect means "not here"
+        return f"PostgreSQL not reachable at {url.split('@')[-1]}: {exc.__class__.__name__}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A PostgreSQL URL that answers, or skip (fail in CI)."""
+    problem = _postgres_reachable(POSTGRES_URL)
+    if problem:
+        service_missing(problem)
+    return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis URL that answers, or skip (fail in CI)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception as exc:
+        service_missing(f"Redis not reachable at {REDIS_URL}: {exc.__class__.__name__}")
+    return REDIS_URL
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """A fresh, empty database for one test: a SQLite file, or a PostgreSQL schema."""
+    if not TEST_DATABASE_URL.startswith("postgresql"):
+        yield "sqlite:///" + str(tmp_path / "test.sqlite")
+        return
+    problem = _postgres_reachable(TEST_DATABASE_URL)
+    if problem:
+        service_missing(problem)
+    schema = "t_" + uuid.uuid4().hex[:16]
+    admin = sa.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _with_search_path(TEST_DATABASE_URL, schema)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def make_config(tmp_path, database_url):
+    """Build a test configuration; tests override single settings by keyword."""
+
+    def build(**overrides) -> dict:
+        config = {
+            "TESTING": True,
+            "ENV": "development",
+            "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+            "DATABASE_URL": database_url,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "MAIL_URL": "",
+            "OUTBOX_DIR": str(tmp_path / "outbox"),
+            "SITE_URL": "http://localhost",
+            "SERVER_NAME": None,
+        }
+        config.update(overrides)
+        return config
+
+    return build
+
+
+@pytest.fixture
+def app_factory(make_config):
+    """Create apps with a fresh schema; every app made is torn down after the test."""
+    made = []
+
+    def build(**overrides):
+        app = create_app(make_config(**overrides))
+        with app.app_context():
+            _db.create_all()
+        made.append(app)
+        return app
+
+    yield build
+    for app in made:
+        with app.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory):
+    """A fresh app with an empty database, inside an app context."""
+    app = app_factory()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner of the app."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def content(app):
+    """The coalition's content, loaded from its real file."""
+    content_service.load_content(app.config["CONTENT_FILE"])
+    return content_service
+
+
+@pytest.fixture
+def make_campaign(app, content):
+    """Factory: a campaign, open by default, with the content loaded."""
+    counter = {"n": 0}
+
+    def build(**overrides):
+        counter["n"] += 1
+        now = utcnow()
+        values = {
+            "slug": f"campaign-{counter['n']}",
+            "title": f"Campaign {counter['n']}",
+            "summary": "A campaign for the tests.",
+            "body": "The petition's text.",
+            "target": 100,
+            "status": "open",
+            "goal_slugs": ["alternatives-to-incarceration"],
+            "opens_at": now - timedelta(days=1),
+            "closes_at": now + timedelta(days=30),
+        }
+        values.update(overrides)
+        campaign = campaign_service.create_campaign(**values)
+        _db.session.commit()
+        return campaign
+
+    return build
