@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 
+from coalition import mail
 from coalition.database import write_intent
 from coalition.extensions import db
 from coalition.models import Campaign, Goal
@@ -56,7 +57,17 @@ def setup_if_empty_command() -> None:
             click.echo(f"Added {len(added)} demo campaigns.")
 
 
+@click.command("send-pending-mail")
+@click.option("--limit", default=1000, show_default=True, help="Most messages to try in this run.")
+def send_pending_mail_command(limit: int) -> None:
+    """Send queued mail now (for cron, or after the mail server was down)."""
+    sent, failed = mail.send_pending_mail(limit=limit)
+    click.echo(f"{sent} sent, {failed} failed (failed ones are retried later).")
+    if failed:
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (load_content_command, seed_demo_command, setup_if_empty_command):
+    for command in (load_content_command, seed_demo_command, setup_if_empty_command, send_pending_mail_command):
         app.cli.add_command(command)

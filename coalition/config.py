@@ -27,7 +27,12 @@ def default_config(app: Flask) -> dict:
         "MAIL_URL": "",
         "MAIL_FROM": "Coalition for Women Prisoners <no-reply@localhost>",
         "OUTBOX_DIR": os.path.join(app.instance_path, "outbox"),
+        "MAIL_TIMEOUT_SECONDS": 10,
+        # Send mail in the request's own thread (tests); otherwise a background thread sends it.
+        "MAIL_SEND_INLINE": False,
         "PROXY_COUNT": 0,
+        # Forms sent back faster than this are treated as automated (softly).
+        "FORM_MIN_FILL_SECONDS": 3,
         "SITE_URL": "http://127.0.0.1:8000",
         "SQLITE_BUSY_TIMEOUT_MS": 15000,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,

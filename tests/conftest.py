@@ -106,6 +106,8 @@ def make_config(tmp_path, database_url):
             "RATELIMIT_ENABLED": False,
             "RATELIMIT_STORAGE_URI": "memory://",
             "MAIL_URL": "",
+            "MAIL_SEND_INLINE": True,
+            "FORM_MIN_FILL_SECONDS": 0,
             "OUTBOX_DIR": str(tmp_path / "outbox"),
             "SITE_URL": "http://localhost",
             "SERVER_NAME": None,
@@ -187,3 +189,52 @@ def make_campaign(app, content):
         return campaign
 
     return build
+
+
+class _MailCollector:
+    """An aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        from email import policy
+
+        message = email.message_from_bytes(envelope.original_content, policy=policy.default)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on loopback; ``.messages`` holds what it received, ``.url`` its address."""
+    from aiosmtpd.controller import Controller
+
+    handler = _MailCollector()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    handler.url = f"smtp://127.0.0.1:{port}"
+    handler.port = port
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mail_app(app_factory, smtp_server):
+    """An app that sends its mail to the loopback SMTP server, inside an app context."""
+    app = app_factory(MAIL_URL=smtp_server.url)
+    with app.app_context():
+        yield app

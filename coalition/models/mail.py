@@ -24,5 +24,7 @@ class OutgoingMail(db.Model):
     #: Failed attempts so far, and when to try next (backing off).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    #: A sender has claimed the message until then, so two processes never send it twice.
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The last error's class and message, without the address.
     last_error: Mapped[str] = mapped_column(String(500), default="")

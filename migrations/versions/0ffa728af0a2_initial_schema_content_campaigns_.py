@@ -1,8 +1,8 @@
 """Initial schema: content, campaigns, signatures, pledges, endorsements, staff, audit, mail
 
-Revision ID: 5c5e35ab34dc
+Revision ID: 0ffa728af0a2
 Revises: 
-Create Date: 2026-11-28 07:37:48.185337
+Create Date: 2026-11-28 07:42:32.152682
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import coalition.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = '5c5e35ab34dc'
+revision = '0ffa728af0a2'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -99,6 +99,7 @@ def upgrade():
     sa.Column('created_at', coalition.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', coalition.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('locked_until', coalition.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.String(length=500), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outgoing_mail'))
     )

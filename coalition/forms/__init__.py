@@ -1,0 +1,1 @@
+"""Form classes: fields and validation only; they never write."""

@@ -1,0 +1,51 @@
+"""A honeypot field and a signed time check, shared by the public forms."""
+
+from __future__ import annotations
+
+import time
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from wtforms import HiddenField, StringField
+
+from coalition.tokens import TokenInvalid, make_token, read_token
+
+#: A person cannot fill a form in less than this many seconds.
+DEFAULT_MIN_FILL_SECONDS = 3
+#: A form older than this is stale (its CSRF token has expired too).
+MAX_FORM_AGE_SECONDS = 24 * 3600
+
+
+class AntiSpamMixin:
+    """Add to a FlaskForm: a field people never see, and when the form was served.
+
+    ``robot_reason()`` says why a submission looks automated ("honeypot" or
+    "too-fast"), or None. Views treat it softly: a honeypot hit gets the normal
+    thank-you page and nothing is saved; a too-fast one gets the form back with a
+    request to check and send it again, so a very fast person loses nothing.
+    """
+
+    #: The honeypot: hidden by CSS and from assistive technology; robots fill it in.
+    homepage = StringField(
+        _l("Leave this field empty"),
+        render_kw={"autocomplete": "off", "tabindex": "-1"},
+    )
+    #: Signed time the form was served.
+    form_started = HiddenField()
+
+    def stamp(self) -> None:
+        """Sign the current time into the form (call when showing the form)."""
+        self.form_started.data = make_token("form-time", int(time.time()))
+
+    def robot_reason(self) -> str | None:
+        """Why this submission looks automated, or None."""
+        if (self.homepage.data or "").strip():
+            return "honeypot"
+        minimum = current_app.config.get("FORM_MIN_FILL_SECONDS", DEFAULT_MIN_FILL_SECONDS)
+        try:
+            started = int(read_token("form-time", self.form_started.data or "", MAX_FORM_AGE_SECONDS))
+        except (TokenInvalid, ValueError, TypeError):
+            return "too-fast"
+        if time.time() - started < minimum:
+            return "too-fast"
+        return None

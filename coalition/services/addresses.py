@@ -1,0 +1,72 @@
+"""Supporters' addresses: email normal forms, ZIP code look-ups, hashed client addresses."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+import zipcodes
+from email_validator import EmailNotValidError, validate_email
+
+#: Mail providers whose addresses ignore dots in the local part.
+DOTLESS_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
+class InvalidEmail(ValueError):
+    """The address is not a real-looking email address."""
+
+
+def check_email(address: str) -> str:
+    """The address, normalised for sending (IDNA domain), or ``InvalidEmail`` with the reason.
+
+    No DNS look-up: the check is about form, and sending the confirmation proves the rest.
+    """
+    try:
+        result = validate_email(address.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidEmail(str(exc)) from exc
+    return result.normalized
+
+
+def normalize_email(address: str) -> str:
+    """The key that identifies one mailbox: lower case, no ``+tag``, no dots for Gmail."""
+    local, _, domain = address.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain == "googlemail.com":
+        domain = "gmail.com"
+    if domain in DOTLESS_DOMAINS:
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a US ZIP code is."""
+
+    zip_code: str
+    city: str
+    county: str
+    state: str
+
+
+def lookup_zip(zip_code: str) -> Place | None:
+    """City, county and state of a 5-digit US ZIP code, offline; None if unknown."""
+    code = zip_code.strip()[:5]
+    if len(code) != 5 or not code.isdigit():
+        return None
+    try:
+        matches = zipcodes.matching(code)
+    except (ValueError, TypeError):
+        return None
+    if not matches:
+        return None
+    match = matches[0]
+    return Place(zip_code=code, city=match["city"], county=match.get("county") or "", state=match["state"])
+
+
+def hash_client_address(address: str | None, secret: str) -> str | None:
+    """A keyed hash of the client's address: lets staff group abuse, never reveals the address."""
+    if not address:
+        return None
+    return hmac.new(secret.encode(), address.encode(), hashlib.sha256).hexdigest()[:32]
