@@ -31,6 +31,8 @@ def default_config(app: Flask) -> dict:
         # Send mail in the request's own thread (tests); otherwise a background thread sends it.
         "MAIL_SEND_INLINE": False,
         "PROXY_COUNT": 0,
+        # Opening or using confirmation links, per client address.
+        "CONFIRM_RATE_LIMIT": "60 per hour",
         # Forms sent back faster than this are treated as automated (softly).
         "FORM_MIN_FILL_SECONDS": 3,
         "SITE_URL": "http://127.0.0.1:8000",

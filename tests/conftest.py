@@ -138,9 +138,15 @@ def app_factory(make_config):
 
 
 @pytest.fixture
-def app(app_factory):
-    """A fresh app with an empty database, inside an app context."""
-    app = app_factory()
+def app(app_factory, request):
+    """A fresh app with an empty database, inside an app context.
+
+    A test that also asks for ``smtp_server`` gets an app that mails to it.
+    """
+    overrides = {}
+    if "smtp_server" in request.fixturenames:
+        overrides["MAIL_URL"] = request.getfixturevalue("smtp_server").url
+    app = app_factory(**overrides)
     with app.app_context():
         yield app
 
@@ -233,8 +239,6 @@ def smtp_server():
 
 
 @pytest.fixture
-def mail_app(app_factory, smtp_server):
-    """An app that sends its mail to the loopback SMTP server, inside an app context."""
-    app = app_factory(MAIL_URL=smtp_server.url)
-    with app.app_context():
-        yield app
+def mail_app(app, smtp_server):
+    """The app, sending its mail to the loopback SMTP server."""
+    return app

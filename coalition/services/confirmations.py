@@ -1,0 +1,153 @@
+"""Email confirmation of what a supporter submitted: signatures and pledges, in one link.
+
+One submission (a signature, a pledge, or a signature with pledges) gets one email
+with one signed link naming every record it covers. The link opens a page with a
+"Confirm" button (a POST), so mail scanners that open links confirm nothing.
+Confirming is a conditional update per record (pending -> confirmed), so however
+many times or however concurrently the link is used, each record counts once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import update
+
+from coalition import mail
+from coalition.extensions import db
+from coalition.models import Campaign, Goal, Pledge, Signature
+from coalition.models.types import utcnow
+from coalition.services import counting
+from coalition.tokens import make_token, read_token
+from coalition.web.urls import external_url
+
+TOKEN_PURPOSE = "confirm-submission"
+#: Confirmation links work for seven days.
+TOKEN_MAX_AGE_SECONDS = 7 * 24 * 3600
+
+
+@dataclass
+class Submission:
+    """The records one confirmation link covers."""
+
+    signatures: list[Signature] = field(default_factory=list)
+    pledges: list[Pledge] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """True when none of the records exists any more (erased, or never confirmed and purged)."""
+        return not self.signatures and not self.pledges
+
+    @property
+    def all_confirmed(self) -> bool:
+        """True when every record is already confirmed (the link was used before)."""
+        return all(s.status == "confirmed" for s in self.signatures) and all(
+            p.status == "confirmed" for p in self.pledges
+        )
+
+
+@dataclass
+class ConfirmationResult:
+    """What a confirmation changed."""
+
+    signatures_confirmed: int = 0
+    pledges_confirmed: int = 0
+    submission: Submission = field(default_factory=Submission)
+
+
+def confirmation_token(signature_ids: list[int] = (), pledge_ids: list[int] = ()) -> str:
+    """A signed link token for these records."""
+    return make_token(TOKEN_PURPOSE, {"s": sorted(signature_ids), "p": sorted(pledge_ids)})
+
+
+def _ids(payload: dict, key: str) -> list[int]:
+    values = payload.get(key) if isinstance(payload, dict) else None
+    if not isinstance(values, list):
+        return []
+    return [value for value in values if isinstance(value, int)]
+
+
+def load_submission(token: str) -> Submission:
+    """The records a token covers; raises ``TokenInvalid`` or ``TokenExpired``."""
+    payload = read_token(TOKEN_PURPOSE, token, TOKEN_MAX_AGE_SECONDS)
+    signature_ids, pledge_ids = _ids(payload, "s"), _ids(payload, "p")
+    signatures = (
+        list(db.session.scalars(db.select(Signature).where(Signature.id.in_(signature_ids)).order_by(Signature.id)))
+        if signature_ids
+        else []
+    )
+    pledges = (
+        list(db.session.scalars(db.select(Pledge).where(Pledge.id.in_(pledge_ids)).order_by(Pledge.id)))
+        if pledge_ids
+        else []
+    )
+    # Invalidated records stay invalidated: a link cannot bring them back.
+    return Submission(
+        signatures=[s for s in signatures if s.status != "invalidated"],
+        pledges=[p for p in pledges if p.status != "invalidated"],
+    )
+
+
+def confirm_submission(token: str) -> ConfirmationResult:
+    """Confirm every pending record the token covers and count each once; commits."""
+    submission = load_submission(token)
+    result = ConfirmationResult(submission=submission)
+    now = utcnow()
+    for signature in submission.signatures:
+        changed = db.session.execute(
+            update(Signature)
+            .where(Signature.id == signature.id, Signature.status == "pending")
+            .values(status="confirmed", confirmed_at=now)
+        ).rowcount
+        if changed:
+            counting.add_to_signature_count(signature.campaign_id, 1)
+            result.signatures_confirmed += 1
+    for pledge in submission.pledges:
+        changed = db.session.execute(
+            update(Pledge)
+            .where(Pledge.id == pledge.id, Pledge.status == "pending")
+            .values(status="confirmed", confirmed_at=now)
+        ).rowcount
+        if changed:
+            counting.add_to_pledge_count(pledge.goal_id, 1)
+            result.pledges_confirmed += 1
+    db.session.commit()
+    for record in (*submission.signatures, *submission.pledges):
+        db.session.refresh(record)
+    return result
+
+
+def queue_confirmation_email(
+    to_address: str,
+    language: str,
+    signatures: list[Signature] = (),
+    pledges: list[Pledge] = (),
+) -> None:
+    """Queue the one email that confirms these records (the caller commits, then wakes the sender).
+
+    Written in the language the supporter used on the site.
+    """
+    db.session.flush()
+    token = confirmation_token([s.id for s in signatures], [p.id for p in pledges])
+    link = external_url("confirm.confirm", token=token)
+    campaigns = [db.session.get(Campaign, s.campaign_id) for s in signatures]
+    goals = [db.session.get(Goal, p.goal_id) for p in pledges]
+    locale = language if language in current_app.config["LANGUAGES"] else "en"
+    with force_locale(locale):
+        if signatures:
+            subject = _("Please confirm your signature")
+        else:
+            subject = _("Please confirm your pledge")
+        name = (signatures[0].full_name if signatures else pledges[0].full_name) if (signatures or pledges) else ""
+        body = render_template(
+            "email/confirm_submission.txt",
+            name=name.split()[0] if name.split() else "",
+            campaigns=campaigns,
+            goals=goals,
+            link=link,
+            days=TOKEN_MAX_AGE_SECONDS // 86400,
+        )
+    mail.queue_mail(to_address, subject, body)
