@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres install install-dev serve lint bench clean
+.PHONY: run test test-sqlite test-postgres install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,23 @@ run: install
 	@echo "Serving the coalition site at http://$(HOST):$(PORT)  (Ctrl+C to stop)"
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - app:app
 
-## make test: install what the tests need and run the whole suite.
-test: install-dev
+TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+## make test: install what the tests need, run the whole suite on SQLite, then on
+## PostgreSQL (skipped with a reason when no server answers, unless services are required).
+test: install-dev test-sqlite test-postgres
+
+test-sqlite: install-dev
 	$(BIN)/python -m pytest
+
+# The database-independent slow tests (real gunicorn, real browser) run once, on SQLite.
+test-postgres: install-dev
+	@if [ -n "$$COALITION_REQUIRE_SERVICES" ] || $(BIN)/python -c "import sqlalchemy as sa; sa.create_engine('$(TEST_POSTGRES_URL)').connect().close()" 2>/dev/null; then \
+		echo "Running the suite again on PostgreSQL"; \
+		COALITION_TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest -m "not slow and not browser"; \
+	else \
+		echo "PostgreSQL not reachable at $(TEST_POSTGRES_URL): skipping the PostgreSQL run"; \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache

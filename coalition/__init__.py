@@ -6,7 +6,7 @@ import os
 
 from flask import Flask
 
-from coalition import auth, cli, database, errors, i18n, security, templating
+from coalition import auth, cli, database, errors, i18n, logs, security, templating
 from coalition import models  # noqa: F401  (registers every table on db.metadata)
 from coalition.config import load_config
 from coalition.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -26,6 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=os.path.join(PROJECT_ROOT, "static"),
     )
     load_config(app, test_config)
+    logs.init_app(app)
     os.makedirs(app.instance_path, exist_ok=True)
 
     db.init_app(app)

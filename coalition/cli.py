@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 
 from coalition import mail
@@ -10,6 +11,7 @@ from coalition.database import write_intent
 from coalition.extensions import db
 from coalition.models import Campaign, Goal
 from coalition.services import content as content_service
+from coalition.services import database_copy
 from coalition.services import demo as demo_service
 
 
@@ -67,7 +69,45 @@ def send_pending_mail_command(limit: int) -> None:
         raise SystemExit(1)
 
 
+@click.command("copy-database")
+@click.option("--to", "target_url", required=True, help="SQLAlchemy URL of the new, migrated, empty database.")
+def copy_database_command(target_url: str) -> None:
+    """Copy every table of this site's database into another (e.g. SQLite to PostgreSQL)."""
+    target = sa.create_engine(target_url)
+    try:
+        report = database_copy.copy_database(
+            db.engine, target, progress=lambda table, n: click.echo(f"\r{table}: {n} rows", nl=False, err=True)
+        )
+    except database_copy.CopyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except sa.exc.OperationalError as exc:
+        raise click.ClickException(f"cannot reach the target database: {exc.orig}") from exc
+    finally:
+        target.dispose()
+    click.echo("", err=True)
+    total = sum(report.rows.values())
+    click.echo(f"Copied {total} rows in {len(report.rows)} tables.")
+
+
+@click.command("backup-sqlite")
+@click.argument("destination", type=click.Path(dir_okay=False, writable=True))
+def backup_sqlite_command(destination: str) -> None:
+    """Write a consistent copy of the live SQLite database to DESTINATION."""
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite" or not url.database:
+        raise click.ClickException("backup-sqlite is for SQLite; on PostgreSQL use pg_dump (see README).")
+    pages = database_copy.backup_sqlite(url.database, destination)
+    click.echo(f"Backed up {pages} pages to {destination}.")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (load_content_command, seed_demo_command, setup_if_empty_command, send_pending_mail_command):
+    for command in (
+        load_content_command,
+        seed_demo_command,
+        setup_if_empty_command,
+        send_pending_mail_command,
+        copy_database_command,
+        backup_sqlite_command,
+    ):
         app.cli.add_command(command)

@@ -24,6 +24,14 @@ def default_config(app: Flask) -> dict:
         "DATABASE_URL": "sqlite:///" + os.path.join(app.instance_path, "coalition.sqlite"),
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_ENABLED": True,
+        # If Redis (or whatever holds the counters) goes away, keep serving: count in
+        # each process's memory until it is back. Flask-Limiter logs the switch once.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": "coalition",
+        # Fail fast when the storage is unreachable, so a request never hangs on it.
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         "MAIL_URL": "",
         "MAIL_FROM": "Coalition for Women Prisoners <no-reply@localhost>",
         "OUTBOX_DIR": os.path.join(app.instance_path, "outbox"),
@@ -51,6 +59,9 @@ def default_config(app: Flask) -> dict:
         "LANGUAGES": ["en", "es"],
         "CONTENT_FILE": os.path.join(app.root_path, "content", "coalition.toml"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # "json" (one JSON object per line) or "text"; production defaults to json.
+        "LOG_FORMAT": "",
+        "LOG_LEVEL": "INFO",
     }
 
 

@@ -1,0 +1,44 @@
+"""gunicorn settings for the coalition site: ``gunicorn app:app`` reads this file.
+
+Every value can be overridden on the command line or with GUNICORN_CMD_ARGS.
+"""
+
+import multiprocessing
+import os
+import re
+
+from gunicorn.glogging import Logger
+
+bind = os.environ.get("COALITION_BIND", "127.0.0.1:8000")
+# Sync workers: two per core plus one, the usual rule for I/O-bound Flask apps.
+workers = int(os.environ.get("COALITION_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "sync"
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+# Recycle workers now and then, so a slow leak can never grow without bound.
+max_requests = 5000
+max_requests_jitter = 500
+# Bounded request sizes (the app has its own MAX_CONTENT_LENGTH for bodies).
+limit_request_line = 4094
+limit_request_fields = 60
+accesslog = "-"
+errorlog = "-"
+# No client address, query string (searches), referrer (may carry a token) or user agent.
+access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+_TOKEN_SEGMENT = re.compile(r"/[A-Za-z0-9_\-.]{24,}")
+_EMAIL = re.compile(r"[^/\s]+@[^/\s]+")
+
+
+class ScrubbingLogger(Logger):
+    """The access log with signed tokens and email addresses taken out of paths."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        path = atoms.get("U", "")
+        atoms["U"] = _EMAIL.sub("<email>", _TOKEN_SEGMENT.sub("/<token>", path))
+        return atoms
+
+
+logger_class = ScrubbingLogger
