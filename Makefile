@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres install install-dev clean
+.PHONY: run test test-sqlite test-postgres security-check install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,12 @@ TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 ## make test: install what the tests need, run the whole suite on SQLite, then on
 ## PostgreSQL (skipped with a reason when no server answers, unless services are required).
-test: install-dev test-sqlite test-postgres
+test: install-dev security-check test-sqlite test-postgres
+
+## Static security check: bandit, failing on any finding of medium severity or above
+## that is not explained in place with a `# nosec` comment giving the reason.
+security-check: install-dev
+	$(BIN)/bandit -q -r coalition app.py gunicorn.conf.py --severity-level medium
 
 test-sqlite: install-dev
 	$(BIN)/python -m pytest

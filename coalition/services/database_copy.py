@@ -57,12 +57,10 @@ def copy_database(
         if target.dialect.name == "postgresql":
             for table in tables:
                 if "id" in table.c and isinstance(table.c.id.type, sa.Integer) and table.c.id.autoincrement:
-                    dst.execute(
-                        sa.text(
-                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                            f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
-                        )
-                    )
+                    # Table names come from the site's own metadata, never from input.
+                    name = table.name
+                    statement = f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"  # nosec B608
+                    dst.execute(sa.text(statement))
         if "alembic_version" in target_tables and "alembic_version" in sa.inspect(source).get_table_names():
             version = src.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
             dst.execute(sa.text("DELETE FROM alembic_version"))
