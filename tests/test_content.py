@@ -86,3 +86,21 @@ def test_seed_demo_needs_content_then_adds_campaigns_once(app, runner):
     runner.invoke(args=["load-content"])
     assert "Added 3 demo campaigns" in runner.invoke(args=["seed-demo"]).output
     assert "nothing added" in runner.invoke(args=["seed-demo"]).output
+
+
+def test_every_piece_of_content_has_its_spanish_text(app, content):
+    for goal in db.session.scalars(db.select(Goal)):
+        assert goal.title_es and goal.summary_es and goal.body_es, goal.slug
+        for action in goal.actions:
+            assert action.label_es, f"{goal.slug}/{action.key}"
+    for belief in db.session.scalars(db.select(Belief)):
+        assert belief.text_es, belief.key
+    for block in db.session.scalars(db.select(ContentBlock)):
+        assert block.title_es and block.body_es, block.key
+
+
+def test_spanish_readers_see_the_spanish_content(client, content):
+    client.set_cookie("lang", "es")
+    html = client.get("/goals/public-education").get_data(as_text=True)
+    assert "Informar al público, a la prensa y a los legisladores" in html
+    assert '<html lang="es">' in html
