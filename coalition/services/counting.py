@@ -21,84 +21,69 @@ from coalition.models import PledgeCountShard, SignatureCountShard
 SHARDS = 8
 
 
+def _shards(model):
+    """The model's subject column (campaign_id or goal_id)."""
+    return model.campaign_id if model is SignatureCountShard else model.goal_id
+
+
+def _create_counter(model, subject_id: int) -> None:
+    key = _shards(model).key
+    db.session.add_all(model(**{key: subject_id, "shard": shard, "confirmed": 0}) for shard in range(SHARDS))
+
+
+def _ensure_counter(model, subject_id: int) -> None:
+    column = _shards(model)
+    exists = db.session.execute(db.select(model.shard).where(column == subject_id).limit(1)).first()
+    if exists is None:
+        _create_counter(model, subject_id)
+        db.session.flush()
+
+
+def _add(model, subject_id: int, delta: int) -> None:
+    if delta == 0:
+        return
+    _ensure_counter(model, subject_id)
+    db.session.execute(
+        update(model)
+        .where(_shards(model) == subject_id, model.shard == random.randrange(SHARDS))
+        .values(confirmed=model.confirmed + delta)
+    )
+
+
+def _totals(model, subject_ids: list[int]) -> dict[int, int]:
+    counts = {subject_id: 0 for subject_id in subject_ids}
+    if subject_ids:
+        column = _shards(model)
+        stmt = db.select(column, func.sum(model.confirmed)).where(column.in_(subject_ids)).group_by(column)
+        counts.update({subject_id: int(total or 0) for subject_id, total in db.session.execute(stmt)})
+    return counts
+
+
 def create_signature_counter(campaign_id: int) -> None:
     """Create the counter rows of a new campaign (call in the campaign's transaction)."""
-    db.session.add_all(
-        SignatureCountShard(campaign_id=campaign_id, shard=shard, confirmed=0) for shard in range(SHARDS)
-    )
+    _create_counter(SignatureCountShard, campaign_id)
 
 
 def create_pledge_counter(goal_id: int) -> None:
     """Create the counter rows of a goal."""
-    db.session.add_all(PledgeCountShard(goal_id=goal_id, shard=shard, confirmed=0) for shard in range(SHARDS))
-
-
-def _ensure_signature_counter(campaign_id: int) -> None:
-    exists = db.session.execute(
-        db.select(SignatureCountShard.shard).where(SignatureCountShard.campaign_id == campaign_id).limit(1)
-    ).first()
-    if exists is None:
-        create_signature_counter(campaign_id)
-        db.session.flush()
-
-
-def _ensure_pledge_counter(goal_id: int) -> None:
-    exists = db.session.execute(
-        db.select(PledgeCountShard.shard).where(PledgeCountShard.goal_id == goal_id).limit(1)
-    ).first()
-    if exists is None:
-        create_pledge_counter(goal_id)
-        db.session.flush()
+    _create_counter(PledgeCountShard, goal_id)
 
 
 def add_to_signature_count(campaign_id: int, delta: int) -> None:
     """Add ``delta`` (may be negative) to a campaign's confirmed count, in the current transaction."""
-    if delta == 0:
-        return
-    _ensure_signature_counter(campaign_id)
-    db.session.execute(
-        update(SignatureCountShard)
-        .where(
-            SignatureCountShard.campaign_id == campaign_id,
-            SignatureCountShard.shard == random.randrange(SHARDS),
-        )
-        .values(confirmed=SignatureCountShard.confirmed + delta)
-    )
+    _add(SignatureCountShard, campaign_id, delta)
 
 
 def add_to_pledge_count(goal_id: int, delta: int) -> None:
     """Add ``delta`` to a goal's confirmed pledge count, in the current transaction."""
-    if delta == 0:
-        return
-    _ensure_pledge_counter(goal_id)
-    db.session.execute(
-        update(PledgeCountShard)
-        .where(PledgeCountShard.goal_id == goal_id, PledgeCountShard.shard == random.randrange(SHARDS))
-        .values(confirmed=PledgeCountShard.confirmed + delta)
-    )
+    _add(PledgeCountShard, goal_id, delta)
 
 
 def signature_counts(campaign_ids: list[int]) -> dict[int, int]:
     """Confirmed signatures per campaign, from the counters."""
-    counts = {campaign_id: 0 for campaign_id in campaign_ids}
-    if campaign_ids:
-        stmt = (
-            db.select(SignatureCountShard.campaign_id, func.sum(SignatureCountShard.confirmed))
-            .where(SignatureCountShard.campaign_id.in_(campaign_ids))
-            .group_by(SignatureCountShard.campaign_id)
-        )
-        counts.update({campaign_id: int(total or 0) for campaign_id, total in db.session.execute(stmt)})
-    return counts
+    return _totals(SignatureCountShard, campaign_ids)
 
 
 def pledge_counts(goal_ids: list[int]) -> dict[int, int]:
     """Confirmed pledges per goal, from the counters."""
-    counts = {goal_id: 0 for goal_id in goal_ids}
-    if goal_ids:
-        stmt = (
-            db.select(PledgeCountShard.goal_id, func.sum(PledgeCountShard.confirmed))
-            .where(PledgeCountShard.goal_id.in_(goal_ids))
-            .group_by(PledgeCountShard.goal_id)
-        )
-        counts.update({goal_id: int(total or 0) for goal_id, total in db.session.execute(stmt)})
-    return counts
+    return _totals(PledgeCountShard, goal_ids)
