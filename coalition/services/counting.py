@@ -21,18 +21,18 @@ from coalition.models import PledgeCountShard, SignatureCountShard
 SHARDS = 8
 
 
-def _shards(model):
+def _subject_column(model):
     """The model's subject column (campaign_id or goal_id)."""
     return model.campaign_id if model is SignatureCountShard else model.goal_id
 
 
 def _create_counter(model, subject_id: int) -> None:
-    key = _shards(model).key
+    key = _subject_column(model).key
     db.session.add_all(model(**{key: subject_id, "shard": shard, "confirmed": 0}) for shard in range(SHARDS))
 
 
 def _ensure_counter(model, subject_id: int) -> None:
-    column = _shards(model)
+    column = _subject_column(model)
     exists = db.session.execute(db.select(model.shard).where(column == subject_id).limit(1)).first()
     if exists is None:
         _create_counter(model, subject_id)
@@ -45,7 +45,7 @@ def _add(model, subject_id: int, delta: int) -> None:
     _ensure_counter(model, subject_id)
     db.session.execute(
         update(model)
-        .where(_shards(model) == subject_id, model.shard == random.randrange(SHARDS))
+        .where(_subject_column(model) == subject_id, model.shard == random.randrange(SHARDS))
         .values(confirmed=model.confirmed + delta)
     )
 
@@ -53,7 +53,7 @@ def _add(model, subject_id: int, delta: int) -> None:
 def _totals(model, subject_ids: list[int]) -> dict[int, int]:
     counts = {subject_id: 0 for subject_id in subject_ids}
     if subject_ids:
-        column = _shards(model)
+        column = _subject_column(model)
         stmt = db.select(column, func.sum(model.confirmed)).where(column.in_(subject_ids)).group_by(column)
         counts.update({subject_id: int(total or 0) for subject_id, total in db.session.execute(stmt)})
     return counts
