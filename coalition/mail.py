@@ -16,6 +16,7 @@ import os
 import smtplib
 import ssl
 import threading
+import uuid
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -61,7 +62,8 @@ def _deliver(message: EmailMessage, row_id: int) -> None:
     if not url:
         outbox = current_app.config["OUTBOX_DIR"]
         os.makedirs(outbox, exist_ok=True)
-        name = f"{utcnow():%Y%m%d-%H%M%S}-{row_id:08d}.eml"
+        # Row ids are reused once sent mail is deleted, so the name carries a random part.
+        name = f"{utcnow():%Y%m%d-%H%M%S}-{row_id:08d}-{uuid.uuid4().hex[:8]}.eml"
         with open(os.path.join(outbox, name), "wb") as handle:
             handle.write(bytes(message))
         return
