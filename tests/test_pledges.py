@@ -1,9 +1,11 @@
 """Pledges for each goal: the form, its rules, confirmation by email, and the counts."""
 
+import os
 import re
 import time
 
 import pytest
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from coalition import mail
@@ -44,7 +46,10 @@ def _pledges():
 
 
 def _queued_mail_count():
-    return db.session.execute(db.select(db.func.count(OutgoingMail.id))).scalar_one()
+    """Mail queued or already written to the outbox (tests send inline)."""
+    outbox = current_app.config["OUTBOX_DIR"]
+    written = len(os.listdir(outbox)) if os.path.isdir(outbox) else 0
+    return db.session.execute(db.select(db.func.count(OutgoingMail.id))).scalar_one() + written
 
 
 def _link_from(message):
@@ -56,7 +61,11 @@ def test_goal_page_shows_the_count_and_a_form_with_the_goals_actions(client, con
     assert 'id="pledge"' in html
     assert "0 confirmed pledges" in html
     assert f'action="/goals/{GOAL}/pledge#pledge"' in html
-    for label in ("Contact my state legislators", "Come to a lobby day in Albany", "Volunteer with the Coalition"):
+    for label in (
+        "Contact my state legislators",
+        "Come to a lobby day in Albany",
+        "Volunteer with the Coalition",
+    ):
         assert label in html
     for name in ("full_name", "email", "zip_code", "country", "message", "homepage", "form_started"):
         assert f'name="{name}"' in html
@@ -73,7 +82,12 @@ def test_a_pledge_is_pending_until_confirmed_by_the_emailed_link(mail_app, smtp_
     [pledge] = _pledges()
     assert pledge.status == "pending"
     assert pledge.email_normalized == "rosa.parks@example.org"
-    assert (pledge.city, pledge.county, pledge.state, pledge.country) == ("New York", "New York County", "NY", None)
+    assert (pledge.city, pledge.county, pledge.state, pledge.country) == (
+        "New York",
+        "New York County",
+        "NY",
+        None,
+    )
     assert sorted(action.key for action in pledge.actions) == ["contact-legislators", "lobby-day"]
     assert pledge.message == "Count me in."
     assert pledge.client_hash and "127.0.0.1" not in pledge.client_hash
@@ -112,7 +126,11 @@ def test_a_supporter_outside_the_us_gives_a_country_instead_of_a_zip(client, con
         ({"email": "rosa@"}, "email", "Enter an email address like name@example.org."),
         ({"zip_code": "1002"}, "zip_code", "Enter a 5-digit ZIP code"),
         ({"zip_code": "00000"}, "zip_code", "We do not know this ZIP code"),
-        ({"zip_code": "", "country": ""}, "zip_code", "or your country if you live outside the United States"),
+        (
+            {"zip_code": "", "country": ""},
+            "zip_code",
+            "or your country if you live outside the United States",
+        ),
         ({"zip_code": "", "country": "USA"}, "zip_code", "Enter your ZIP code: we use it"),
         ({"actions": []}, "actions", "Choose at least one thing you pledge to do."),
         ({"actions": ["fly-to-the-moon"]}, "actions", "Choose from the list."),
@@ -120,12 +138,14 @@ def test_a_supporter_outside_the_us_gives_a_country_instead_of_a_zip(client, con
         ({"full_name": "R" * 201}, "full_name", "Use 200 characters at most."),
     ],
 )
-def test_each_rule_is_explained_beside_its_field_and_nothing_typed_is_lost(client, content, overrides, field, message):
+def test_each_rule_is_explained_beside_its_field_and_nothing_typed_is_lost(
+    client, content, overrides, field, message
+):
     data = _pledge_data(**overrides)
     response = client.post(f"/goals/{GOAL}/pledge", data=data)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    errors = re.search(rf'<ul class="field-errors" id="{field}-error">(.*?)</ul>', html, re.S)
+    errors = re.search(rf'<ul class="field-errors" id="{field}-error">(.*?)</ul>', html, re.DOTALL)
     assert errors, f"no error beside {field}"
     assert message in errors.group(1).replace("&#39;", "'")
     assert 'id="error-summary"' in html
@@ -153,7 +173,12 @@ def test_retired_actions_are_not_offered_and_cannot_be_chosen(client, content):
 def test_one_pledge_per_goal_and_mailbox_and_a_duplicate_is_never_revealed(mail_app, smtp_server, content):
     client = mail_app.test_client()
     thanks = f"/goals/{GOAL}/pledge/thanks"
-    variants = ["rosa.parks@example.org", "ROSA.PARKS@example.org", "rosa.parks+pledge@example.org", "rosa.parks@EXAMPLE.org"]
+    variants = [
+        "rosa.parks@example.org",
+        "ROSA.PARKS@example.org",
+        "rosa.parks+pledge@example.org",
+        "rosa.parks@EXAMPLE.org",
+    ]
     for number, email in enumerate(variants):
         name = "Rosa Parks" if number == 0 else "Someone Else"
         response = client.post(f"/goals/{GOAL}/pledge", data=_pledge_data(email=email, full_name=name))
@@ -206,7 +231,10 @@ def test_losing_the_insert_race_uses_the_other_submissions_pledge(app, content, 
 def test_the_database_refuses_a_second_pledge_for_the_same_goal_and_mailbox(app, content):
     goal = _goal()
     db.session.add_all(
-        [Pledge(goal_id=goal.id, full_name="A", email="a@example.org", email_normalized="a@example.org") for _ in range(2)]
+        [
+            Pledge(goal_id=goal.id, full_name="A", email="a@example.org", email_normalized="a@example.org")
+            for _ in range(2)
+        ]
     )
     with pytest.raises(IntegrityError):
         db.session.commit()
@@ -228,7 +256,9 @@ def test_a_form_sent_too_fast_comes_back_with_what_was_typed(app_factory):
     with app.app_context():
         content_service.load_content(app.config["CONTENT_FILE"])
         client = app.test_client()
-        response = client.post(f"/goals/{GOAL}/pledge", data=_pledge_data(form_started=_form_time(seconds_ago=0)))
+        response = client.post(
+            f"/goals/{GOAL}/pledge", data=_pledge_data(form_started=_form_time(seconds_ago=0))
+        )
         html = response.get_data(as_text=True)
         assert response.status_code == 200
         assert "press the button again" in html
@@ -237,7 +267,9 @@ def test_a_form_sent_too_fast_comes_back_with_what_was_typed(app_factory):
         # Sent again with the fresh time stamp, a little later, it is taken.
         stamp = re.search(r'name="form_started" type="hidden" value="([^"]+)"', html).group(1)
         assert stamp != ""
-        response = client.post(f"/goals/{GOAL}/pledge", data=_pledge_data(form_started=_form_time(seconds_ago=5)))
+        response = client.post(
+            f"/goals/{GOAL}/pledge", data=_pledge_data(form_started=_form_time(seconds_ago=5))
+        )
         assert response.status_code == 302
         assert len(_pledges()) == 1
 
@@ -250,7 +282,10 @@ def test_pledging_is_rate_limited_per_client_address(app_factory):
         content_service.load_content(app.config["CONTENT_FILE"])
         client = app.test_client()
         for n in range(2):
-            assert client.post(f"/goals/{GOAL}/pledge", data=_pledge_data(email=f"p{n}@example.org")).status_code == 302
+            assert (
+                client.post(f"/goals/{GOAL}/pledge", data=_pledge_data(email=f"p{n}@example.org")).status_code
+                == 302
+            )
         response = client.post(f"/goals/{GOAL}/pledge", data=_pledge_data(email="p3@example.org"))
         assert response.status_code == 429
         assert response.headers["Retry-After"]
@@ -311,9 +346,13 @@ def test_counts_show_as_bars_with_the_numbers_in_text_on_home_and_goal_pages(cli
 
 
 def test_pending_pledges_for_several_goals_are_written_without_commit_or_mail(app, content):
-    supporter = pledging.Supporter(full_name="Rosa Parks", email="rosa@example.org", country="Mexico", language="es")
+    supporter = pledging.Supporter(
+        full_name="Rosa Parks", email="rosa@example.org", country="Mexico", language="es"
+    )
     goals = [_goal(), _goal("public-education")]
-    result = pledging.create_pending_pledges([(goals[0], ["share"]), (goals[1], [])], supporter, message="Hola")
+    result = pledging.create_pending_pledges(
+        [(goals[0], ["share"]), (goals[1], [])], supporter, message="Hola"
+    )
     assert [p.goal_id for p in result.created] == [g.id for g in goals]
     assert result.to_confirm == result.created
     assert all(p.status == "pending" and p.language == "es" and p.country == "Mexico" for p in result.created)
@@ -325,7 +364,9 @@ def test_pending_pledges_for_several_goals_are_written_without_commit_or_mail(ap
 def test_pending_pledges_refuse_unknown_actions_and_places(app, content):
     goal = _goal()
     with pytest.raises(pledging.PledgeError):
-        pledging.create_pending_pledges([(goal, ["no-such-action"])], pledging.Supporter("R", "r@example.org", "10027"))
+        pledging.create_pending_pledges(
+            [(goal, ["no-such-action"])], pledging.Supporter("R", "r@example.org", "10027")
+        )
     with pytest.raises(pledging.PledgeError):
         pledging.create_pending_pledges([(goal, [])], pledging.Supporter("R", "r@example.org", "00000"))
     with pytest.raises(pledging.PledgeError):
@@ -349,7 +390,9 @@ def test_combined_sign_and_pledge_submission_is_confirmed_by_one_email(mail_app,
     result = pledging.create_pending_pledges(
         [(goal, []) for goal in campaign.goals], supporter, signature_id=signature.id
     )
-    confirmations.queue_confirmation_email("rosa@example.org", "en", signatures=[signature], pledges=result.to_confirm)
+    confirmations.queue_confirmation_email(
+        "rosa@example.org", "en", signatures=[signature], pledges=result.to_confirm
+    )
     pledging.note_confirmation_sent(result.to_confirm)
     db.session.commit()
     mail.wake_sender()

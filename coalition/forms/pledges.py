@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -66,7 +67,10 @@ class PledgeForm(AntiSpamMixin, FlaskForm):
     full_name = StringField(
         _l("Your name"),
         filters=[strip],
-        validators=[DataRequired(_l("Enter your name.")), Length(max=200, message=_l("Use 200 characters at most."))],
+        validators=[
+            DataRequired(_l("Enter your name.")),
+            Length(max=200, message=_l("Use 200 characters at most.")),
+        ],
         render_kw={"autocomplete": "name"},
     )
     email = EmailField(
@@ -111,7 +115,7 @@ class PledgeForm(AntiSpamMixin, FlaskForm):
 
     def offer_actions(self, offered: list[PledgeAction]) -> None:
         """Offer a goal's actions as the checkboxes (call before validating or showing)."""
-        self.actions.choices = [(action.key, localized(action, "label")) for action in offered]
+        self.actions.choices = [SelectChoice(action.key, localized(action, "label")) for action in offered]
         if not self.actions.choices:
             # A goal whose actions were all retired still takes pledges of support.
             self.actions.validators = []

@@ -162,7 +162,9 @@ def note_confirmation_sent(pledges: Sequence[Pledge]) -> None:
         pledge.last_confirmation_sent_at = now
 
 
-def make_pledge(goal: Goal, action_keys: Sequence[str], supporter: Supporter, message: str = "") -> PendingPledges:
+def make_pledge(
+    goal: Goal, action_keys: Sequence[str], supporter: Supporter, message: str = ""
+) -> PendingPledges:
     """Pledge for one goal: write it pending, queue its confirmation email, commit, send.
 
     A duplicate (same goal and mailbox) writes nothing and only re-sends a pending

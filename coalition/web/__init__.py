@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from coalition.web import confirm, health, petitions, pledges, public
+from coalition.web import confirm, endorsements, health, petitions, pledges, public
 
 
 def register_blueprints(app: Flask) -> None:
@@ -10,5 +10,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(petitions.bp)
     app.register_blueprint(pledges.bp)
+    app.register_blueprint(endorsements.bp)
     app.register_blueprint(confirm.bp)
     app.register_blueprint(health.bp)
