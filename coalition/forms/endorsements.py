@@ -111,11 +111,11 @@ class EndorseForm(AntiSpamMixin, FlaskForm):
         render_kw={"rows": "6", "maxlength": str(STATEMENT_MAX_LENGTH)},
     )
     authorized = BooleanField(
-        _l("I am authorised to endorse on behalf of this organization."),
+        _l("I am authorised to endorse on behalf of this organization"),
         validators=[DataRequired(_l("Only someone authorised by the organization may endorse for it."))],
     )
     public_consent = BooleanField(
-        _l("Show the organization’s name and statement publicly on this site."),
+        _l("Show the organization’s name and statement publicly on this site"),
     )
 
 
