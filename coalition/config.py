@@ -41,6 +41,10 @@ def default_config(app: Flask) -> dict:
         "PROXY_COUNT": 0,
         # Opening or using confirmation links, per client address.
         "CONFIRM_RATE_LIMIT": "60 per hour",
+        # Pledge and endorsement submissions, per client address (a shared address, such as
+        # a library's or a shelter's, may carry many people).
+        "PLEDGE_RATE_LIMIT": "20 per hour;100 per day",
+        "ENDORSE_RATE_LIMIT": "10 per hour;30 per day",
         # Forms sent back faster than this are treated as automated (softly).
         "FORM_MIN_FILL_SECONDS": 3,
         "SITE_URL": "http://127.0.0.1:8000",

@@ -2,12 +2,14 @@
 
 from flask import Flask
 
-from coalition.web import confirm, health, petitions, public
+from coalition.web import confirm, endorsements, health, petitions, pledges, public
 
 
 def register_blueprints(app: Flask) -> None:
     """Attach every blueprint to the app."""
     app.register_blueprint(public.bp)
     app.register_blueprint(petitions.bp)
+    app.register_blueprint(pledges.bp)
+    app.register_blueprint(endorsements.bp)
     app.register_blueprint(confirm.bp)
     app.register_blueprint(health.bp)

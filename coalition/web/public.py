@@ -9,6 +9,8 @@ from coalition.i18n import LANGUAGE_COOKIE
 from coalition.models import Goal
 from coalition.services import campaigns as campaign_service
 from coalition.services import content as content_service
+from coalition.services import pledging
+from coalition.web.pledges import render_goal_page
 from coalition.web.urls import safe_next
 
 bp = Blueprint("public", __name__)
@@ -18,10 +20,12 @@ bp = Blueprint("public", __name__)
 def home():
     """The mission, the six goals, the beliefs, open campaigns and how to get involved."""
     open_campaigns = campaign_service.open_campaigns()
+    goals = content_service.goals_in_order()
     return render_template(
         "public/home.html",
         blocks=content_service.content_blocks(),
-        goals=content_service.goals_in_order(),
+        goals=goals,
+        pledge_counts=pledging.pledge_counts([goal.id for goal in goals]),
         beliefs=content_service.beliefs_in_order(),
         campaigns=open_campaigns,
         counts=campaign_service.confirmed_counts([c.id for c in open_campaigns]),
@@ -30,11 +34,11 @@ def home():
 
 @bp.get("/goals/<slug>")
 def goal(slug: str):
-    """One goal's page."""
+    """One goal's page, with its pledge count and pledge form."""
     goal = db.session.execute(db.select(Goal).filter_by(slug=slug)).scalar_one_or_none()
     if goal is None:
         abort(404)
-    return render_template("public/goal.html", goal=goal, goals=content_service.goals_in_order())
+    return render_goal_page(goal)
 
 
 @bp.get("/campaigns")
