@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -13,6 +15,8 @@ from coalition.models import Campaign, Goal
 from coalition.services import content as content_service
 from coalition.services import database_copy
 from coalition.services import demo as demo_service
+from coalition.services import signing as signing_service
+from coalition.services.confirmations import TOKEN_MAX_AGE_SECONDS
 
 
 @click.command("load-content")
@@ -100,6 +104,25 @@ def backup_sqlite_command(destination: str) -> None:
     click.echo(f"Backed up {pages} pages to {destination}.")
 
 
+@click.command("purge-unconfirmed")
+@click.option(
+    "--days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Delete signatures still unconfirmed after this many days (default: PENDING_RETENTION_DAYS).",
+)
+def purge_unconfirmed_command(days: int | None) -> None:
+    """Delete online signatures that were never confirmed (for cron, daily)."""
+    if days is None:
+        days = int(current_app.config["PENDING_RETENTION_DAYS"])
+    if days * 86400 < TOKEN_MAX_AGE_SECONDS:
+        click.echo(f"Note: confirmation links work for {TOKEN_MAX_AGE_SECONDS // 86400} days; "
+                   f"signatures purged sooner can no longer be confirmed from their link.")
+    with write_intent():
+        removed = signing_service.purge_unconfirmed(timedelta(days=days))
+    click.echo(f"Deleted {removed} unconfirmed signature(s) older than {days} day(s).")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     for command in (
@@ -109,5 +132,6 @@ def init_app(app: Flask) -> None:
         send_pending_mail_command,
         copy_database_command,
         backup_sqlite_command,
+        purge_unconfirmed_command,
     ):
         app.cli.add_command(command)

@@ -45,6 +45,17 @@ def default_config(app: Flask) -> dict:
         # a library's or a shelter's, may carry many people).
         "PLEDGE_RATE_LIMIT": "20 per hour;100 per day",
         "ENDORSE_RATE_LIMIT": "10 per hour;30 per day",
+        # Sign-form submissions, per client address: a family on one connection never
+        # reaches these; a script does. Raise them for a signing event on one network.
+        "SIGN_RATE_LIMIT": "10 per minute;50 per hour;200 per day",
+        # Confirmation emails per mailbox (normalised email), whatever the campaign.
+        "CONFIRMATION_EMAIL_RATE_LIMIT": "6 per hour;20 per day",
+        # Confirmation emails one signature may cause (the first and re-sends), and
+        # the least time between two of them.
+        "MAX_CONFIRMATION_SENDS": 3,
+        "CONFIRMATION_RESEND_MIN_SECONDS": 60,
+        # How long browsers and caches may keep the public JSON.
+        "API_CACHE_SECONDS": 60,
         # Forms sent back faster than this are treated as automated (softly).
         "FORM_MIN_FILL_SECONDS": 3,
         "SITE_URL": "http://127.0.0.1:8000",

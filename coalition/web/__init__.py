@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from coalition.web import confirm, endorsements, health, petitions, pledges, public
+from coalition.web import api, confirm, endorsements, health, petitions, pledges, public
 
 
 def register_blueprints(app: Flask) -> None:
@@ -13,3 +13,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(endorsements.bp)
     app.register_blueprint(confirm.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)

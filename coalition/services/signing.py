@@ -1,0 +1,305 @@
+"""Signing a petition: one signature per campaign and mailbox, confirmed by email.
+
+``sign_petition`` takes plain values (already checked by the form), saves the
+signature as pending, and queues the confirmation email in the same transaction,
+so a mail server that is down never loses a signature: the message waits in the
+queue and is retried.
+
+Duplicates are found by the database, not by looking first: the insert runs in a
+savepoint, and the unique constraint on (campaign, normalised email) refuses the
+second row even when two requests arrive at the same instant; the loser then reads
+the winner's row. Either way the signer sees the same thank-you page (saying
+"already signed" would tell anyone who signed), and a duplicate re-sends the
+confirmation email, a few times at most.
+
+Counting is not done here: a signature counts only once confirmed, and the
+confirmed count lives in sharded counter rows (see ``coalition.services.counting``
+for why shards rather than one counter row or ``COUNT(*)``), changed by
+``coalition.services.confirmations`` in the confirming transaction.
+
+To extend (pledges made with the signature, for example): add the records in
+``sign_petition`` after ``_insert_or_find`` and pass them to
+``confirmations.queue_confirmation_email`` with the signature, so one email and one
+link confirm them all.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from limits import parse_many
+from sqlalchemy import delete, or_, update
+from sqlalchemy.exc import IntegrityError
+
+from coalition import mail
+from coalition.extensions import db, limiter
+from coalition.models import Campaign, Signature
+from coalition.models.types import utcnow
+from coalition.services import addresses, confirmations
+from coalition.services import campaigns as campaign_service
+from coalition.web.urls import external_url
+
+log = logging.getLogger(__name__)
+
+#: How many recent signers the campaign page shows, at most.
+PUBLIC_SIGNERS_SHOWN = 12
+
+
+class CampaignNotSignable(Exception):
+    """The campaign is closed, not yet open, or not public: nothing was saved."""
+
+
+class UnknownZipCode(ValueError):
+    """The ZIP code is not a US ZIP code we know."""
+
+
+@dataclass
+class SignerDetails:
+    """What a signer typed, already checked by the form."""
+
+    full_name: str
+    email: str
+    zip_code: str | None = None
+    #: For a signer outside the US, instead of a ZIP code.
+    country: str | None = None
+    comment: str = ""
+    show_publicly: bool = False
+    wants_updates: bool = False
+
+
+@dataclass
+class SignResult:
+    """What signing did. Views show the same page whatever it says."""
+
+    signature: Signature
+    #: True for a new signature, False when this mailbox had already signed.
+    created: bool
+    #: Whether an email was queued this time.
+    email_queued: bool
+
+
+def sign_petition(
+    campaign: Campaign,
+    details: SignerDetails,
+    *,
+    language: str = "en",
+    client_hash: str | None = None,
+) -> SignResult:
+    """Save a pending signature (or find this mailbox's existing one), queue its email; commits.
+
+    Raises ``CampaignNotSignable`` for a campaign that is not open, ``UnknownZipCode``
+    for a ZIP code that is not known, ``addresses.InvalidEmail`` for a bad email.
+    The caller wakes the mail sender after this returns.
+    """
+    if not campaign_service.is_signable(campaign):
+        raise CampaignNotSignable(campaign.slug)
+    email = addresses.check_email(details.email)
+    email_normalized = addresses.normalize_email(email)
+    signature = _new_signature(campaign, details, email, email_normalized, language, client_hash)
+    saved, created = _insert_or_find(signature)
+    email_queued = False
+    if saved.status == "pending":
+        email_queued = _queue_confirmation(saved, email, language)
+    elif saved.status == "confirmed":
+        email_queued = _queue_already_signed(saved, email, language)
+    # An invalidated signature stays so: staff decided, and the page says nothing more.
+    db.session.commit()
+    return SignResult(signature=saved, created=created, email_queued=email_queued)
+
+
+def _new_signature(
+    campaign: Campaign,
+    details: SignerDetails,
+    email: str,
+    email_normalized: str,
+    language: str,
+    client_hash: str | None,
+) -> Signature:
+    now = utcnow()
+    place = None
+    if details.zip_code:
+        place = addresses.lookup_zip(details.zip_code)
+        if place is None:
+            raise UnknownZipCode(details.zip_code)
+    return Signature(
+        campaign_id=campaign.id,
+        status="pending",
+        source="online",
+        full_name=details.full_name,
+        email=email,
+        email_normalized=email_normalized,
+        zip_code=place.zip_code if place else None,
+        city=place.city if place else None,
+        county=place.county if place else None,
+        state=place.state if place else None,
+        country=None if place else (details.country or None),
+        comment=details.comment or "",
+        show_publicly=details.show_publicly,
+        wants_updates=details.wants_updates,
+        updates_consented_at=now if details.wants_updates else None,
+        language=language,
+        client_hash=client_hash,
+        created_at=now,
+    )
+
+
+def _insert_or_find(signature: Signature) -> tuple[Signature, bool]:
+    """Insert the signature, or return the one this mailbox already made (and False).
+
+    The unique constraint decides, inside a savepoint, so two simultaneous
+    submissions give one row: on PostgreSQL the second insert waits for the first
+    transaction and then fails; on SQLite writers queue (BEGIN IMMEDIATE).
+    """
+    try:
+        with db.session.begin_nested():
+            db.session.add(signature)
+    except IntegrityError:
+        existing = db.session.execute(
+            db.select(Signature).where(
+                Signature.campaign_id == signature.campaign_id,
+                Signature.email_normalized == signature.email_normalized,
+            )
+        ).scalar_one_or_none()
+        if existing is None:  # another constraint: a bug, not a duplicate
+            raise
+        return existing, False
+    return signature, True
+
+
+def _claim_a_send(signature: Signature) -> bool:
+    """Count one more confirmation email for this signature, if its limits allow.
+
+    A conditional update, so concurrent duplicates cannot both pass the limit.
+    """
+    now = utcnow()
+    max_sends = int(current_app.config["MAX_CONFIRMATION_SENDS"])
+    gap = timedelta(seconds=int(current_app.config["CONFIRMATION_RESEND_MIN_SECONDS"]))
+    claimed = db.session.execute(
+        update(Signature)
+        .where(
+            Signature.id == signature.id,
+            Signature.confirmation_sends < max_sends,
+            or_(
+                Signature.last_confirmation_sent_at.is_(None),
+                Signature.last_confirmation_sent_at <= now - gap,
+            ),
+        )
+        .values(confirmation_sends=Signature.confirmation_sends + 1, last_confirmation_sent_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed:
+        db.session.refresh(signature)
+    return bool(claimed)
+
+
+def _mailbox_key(email_normalized: str) -> str:
+    # A keyed hash, so the rate-limit store (perhaps a shared Redis) never holds an address.
+    return addresses.hash_client_address(email_normalized, current_app.config["SECRET_KEY"]) or ""
+
+
+def _mailbox_limits():
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return []
+    return parse_many(current_app.config["CONFIRMATION_EMAIL_RATE_LIMIT"])
+
+
+def mailbox_has_allowance(email_normalized: str) -> bool:
+    """Whether this mailbox may receive another confirmation email now (consumes nothing).
+
+    The limit is per mailbox, whichever campaign or client address the requests come
+    from, so one inbox cannot be flooded.
+    """
+    key = _mailbox_key(email_normalized)
+    return all(limiter.limiter.test(item, "confirmation-email", key) for item in _mailbox_limits())
+
+
+def _use_mailbox_allowance(email_normalized: str) -> None:
+    key = _mailbox_key(email_normalized)
+    for item in _mailbox_limits():
+        limiter.limiter.hit(item, "confirmation-email", key)
+
+
+def _may_send(signature: Signature) -> bool:
+    """Whether to email this signature's owner now: the mailbox limit, then the signature's own."""
+    email_normalized = signature.email_normalized or ""
+    if not mailbox_has_allowance(email_normalized):
+        # Said in the log by record id only: never an address.
+        log.info("email for signature %s held back: mailbox limit reached", signature.id)
+        return False
+    if not _claim_a_send(signature):
+        return False
+    _use_mailbox_allowance(email_normalized)
+    return True
+
+
+def _queue_confirmation(signature: Signature, email: str, language: str) -> bool:
+    """Queue the confirmation email for a pending signature, within the limits."""
+    if not _may_send(signature):
+        return False
+    # To the address typed this time: the same mailbox, and the one asking now.
+    confirmations.queue_confirmation_email(email, language, signatures=[signature])
+    return True
+
+
+def _queue_already_signed(signature: Signature, email: str, language: str) -> bool:
+    """Tell the owner of a confirmed signature that it already counts, within the limits."""
+    if not _may_send(signature):
+        return False
+    campaign = db.session.get(Campaign, signature.campaign_id)
+    locale = language if language in current_app.config["LANGUAGES"] else "en"
+    with force_locale(locale):
+        subject = _("You have already signed")
+        body = render_template(
+            "email/already_signed.txt",
+            name=signature.first_name,
+            campaign=campaign,
+            link=external_url("petitions.campaign", slug=campaign.slug),
+        )
+    mail.queue_mail(email, subject, body)
+    return True
+
+
+@dataclass(frozen=True)
+class PublicSigner:
+    """What the campaign page may show of a signer: a first name and a place, no more."""
+
+    first_name: str
+    place: str
+
+
+def public_signers(campaign_id: int, limit: int = PUBLIC_SIGNERS_SHOWN) -> list[PublicSigner]:
+    """The most recent confirmed signers who chose to be shown: first name and city only."""
+    rows = db.session.execute(
+        db.select(Signature.full_name, Signature.city, Signature.country)
+        .where(
+            Signature.campaign_id == campaign_id,
+            Signature.status == "confirmed",
+            Signature.show_publicly.is_(True),
+            Signature.anonymized_at.is_(None),
+        )
+        .order_by(Signature.confirmed_at.desc(), Signature.id.desc())
+        .limit(limit)
+    )
+    signers = []
+    for full_name, city, country in rows:
+        words = (full_name or "").split()
+        if words:
+            signers.append(PublicSigner(first_name=words[0], place=city or country or ""))
+    return signers
+
+
+def purge_unconfirmed(older_than: timedelta) -> int:
+    """Delete online signatures still pending after ``older_than``; return how many; commits."""
+    cutoff = utcnow() - older_than
+    removed = db.session.execute(
+        delete(Signature)
+        .where(Signature.status == "pending", Signature.source == "online", Signature.created_at < cutoff)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return int(removed or 0)
