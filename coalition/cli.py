@@ -13,7 +13,7 @@ from coalition.database import write_intent
 from coalition.extensions import db
 from coalition.models import Campaign, Goal
 from coalition.services import content as content_service
-from coalition.services import database_copy
+from coalition.services import database_copy, pledging
 from coalition.services import demo as demo_service
 from coalition.services import signing as signing_service
 from coalition.services.confirmations import TOKEN_MAX_AGE_SECONDS
@@ -112,7 +112,7 @@ def backup_sqlite_command(destination: str) -> None:
     help="Delete signatures still unconfirmed after this many days (default: PENDING_RETENTION_DAYS).",
 )
 def purge_unconfirmed_command(days: int | None) -> None:
-    """Delete online signatures that were never confirmed (for cron, daily)."""
+    """Delete online signatures and pledges that were never confirmed (for cron, daily)."""
     if days is None:
         days = int(current_app.config["PENDING_RETENTION_DAYS"])
     if days * 86400 < TOKEN_MAX_AGE_SECONDS:
@@ -120,7 +120,11 @@ def purge_unconfirmed_command(days: int | None) -> None:
                    f"signatures purged sooner can no longer be confirmed from their link.")
     with write_intent():
         removed = signing_service.purge_unconfirmed(timedelta(days=days))
-    click.echo(f"Deleted {removed} unconfirmed signature(s) older than {days} day(s).")
+        removed_pledges = pledging.purge_unconfirmed(timedelta(days=days))
+    click.echo(
+        f"Deleted {removed} unconfirmed signature(s) and {removed_pledges} unconfirmed pledge(s) "
+        f"older than {days} day(s)."
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -150,11 +150,11 @@ def test_unknown_draft_and_archived_campaigns_are_404(client, make_campaign):
         assert client.get(f"/campaigns/{campaign.slug}/thanks").status_code == 404
 
 
-def test_the_page_has_extension_blocks_for_pledges_and_endorsements():
-    from pathlib import Path
-
-    from coalition import PROJECT_ROOT
-
-    text = Path(PROJECT_ROOT, "templates", "petitions", "campaign.html").read_text()
-    for block in ("sign_form_extra_fields", "after_sign_form", "endorsements"):
-        assert f"{{% block {block} %}}" in text
+def test_the_page_offers_pledges_for_its_goals_and_the_endorsement_form(client, make_campaign):
+    campaign = make_campaign(goal_slugs=["alternatives-to-incarceration", "public-education"])
+    html = client.get(f"/campaigns/{campaign.slug}").get_data(as_text=True)
+    assert "I also pledge to support" in html
+    assert 'value="alternatives-to-incarceration"' in html and 'value="public-education"' in html
+    assert 'value="women-leading-change"' not in html
+    assert "Organizations that endorse this campaign" in html
+    assert "Endorse as an organization" in html

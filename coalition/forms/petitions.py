@@ -7,7 +7,8 @@ import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, SelectMultipleField, StringField, TextAreaField
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from coalition.forms.antispam import AntiSpamMixin
@@ -110,6 +111,15 @@ class SignForm(AntiSpamMixin, FlaskForm):
     )
     show_publicly = BooleanField(_l("Show my first name and city on this page"), default=False)
     wants_updates = BooleanField(_l("Keep me updated by email"), default=False)
+    #: "I also pledge to support ..." one box per goal the campaign advances; the view
+    #: sets the choices (goal slugs and titles). Only offered goals are accepted.
+    also_pledge = SelectMultipleField(
+        _l("I also pledge to support"),
+        choices=[],
+        validate_choice=True,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
 
     #: The place of the ZIP code, once validated.
     place: Place | None = None

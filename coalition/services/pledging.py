@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from coalition import mail
@@ -179,3 +181,15 @@ def make_pledge(
     if result.to_confirm:
         mail.wake_sender()
     return result
+
+
+def purge_unconfirmed(older_than: timedelta) -> int:
+    """Delete pledges still pending after ``older_than``; return how many; commits."""
+    cutoff = utcnow() - older_than
+    removed = db.session.execute(
+        delete(Pledge)
+        .where(Pledge.status == "pending", Pledge.created_at < cutoff)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return int(removed or 0)

@@ -26,6 +26,7 @@ link confirm them all.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,9 +39,9 @@ from sqlalchemy.exc import IntegrityError
 
 from coalition import mail
 from coalition.extensions import db, limiter
-from coalition.models import Campaign, Signature
+from coalition.models import Campaign, Goal, Pledge, Signature
 from coalition.models.types import utcnow
-from coalition.services import addresses, confirmations
+from coalition.services import addresses, confirmations, pledging
 from coalition.services import campaigns as campaign_service
 from coalition.web.urls import external_url
 
@@ -89,12 +90,15 @@ def sign_petition(
     *,
     language: str = "en",
     client_hash: str | None = None,
+    pledge_goals: Sequence[Goal] = (),
 ) -> SignResult:
     """Save a pending signature (or find this mailbox's existing one), queue its email; commits.
 
     Raises ``CampaignNotSignable`` for a campaign that is not open, ``UnknownZipCode``
     for a ZIP code that is not known, ``addresses.InvalidEmail`` for a bad email.
-    The caller wakes the mail sender after this returns.
+    With ``pledge_goals``, the signer also pledges to support those goals (the ones the
+    campaign advances): pending pledges are written beside the signature, and the one
+    confirmation email confirms them all. The caller wakes the mail sender after this returns.
     """
     if not campaign_service.is_signable(campaign):
         raise CampaignNotSignable(campaign.slug)
@@ -102,9 +106,13 @@ def sign_petition(
     email_normalized = addresses.normalize_email(email)
     signature = _new_signature(campaign, details, email, email_normalized, language, client_hash)
     saved, created = _insert_or_find(signature)
+    pledges = _pledges_with(saved, details, email, language, client_hash, campaign, pledge_goals)
     email_queued = False
     if saved.status == "pending":
-        email_queued = _queue_confirmation(saved, email, language)
+        email_queued = _queue_confirmation(saved, email, language, pledges)
+    elif saved.status == "confirmed" and pledges:
+        # Already counted; the new pledges still need their owner's confirmation.
+        email_queued = _queue_pledges_only(saved, email, language, pledges)
     elif saved.status == "confirmed":
         email_queued = _queue_already_signed(saved, email, language)
     # An invalidated signature stays so: staff decided, and the page says nothing more.
@@ -237,12 +245,48 @@ def _may_send(signature: Signature) -> bool:
     return True
 
 
-def _queue_confirmation(signature: Signature, email: str, language: str) -> bool:
-    """Queue the confirmation email for a pending signature, within the limits."""
+def _pledges_with(
+    signature: Signature,
+    details: SignerDetails,
+    email: str,
+    language: str,
+    client_hash: str | None,
+    campaign: Campaign,
+    goals: Sequence[Goal],
+) -> list[Pledge]:
+    """Pending pledges for the goals ticked on the sign form (only goals the campaign advances)."""
+    advanced = {goal.id for goal in campaign.goals}
+    chosen = [goal for goal in goals if goal.id in advanced]
+    if not chosen:
+        return []
+    supporter = pledging.Supporter(
+        full_name=details.full_name,
+        email=email,
+        zip_code=signature.zip_code,
+        country=None if signature.zip_code else (details.country or signature.country),
+        language=language,
+        client_hash=client_hash,
+    )
+    result = pledging.create_pending_pledges([(goal, []) for goal in chosen], supporter, signature_id=signature.id)
+    return result.to_confirm
+
+
+def _queue_confirmation(signature: Signature, email: str, language: str, pledges: Sequence[Pledge] = ()) -> bool:
+    """Queue the one confirmation email for a pending signature (and its pledges), within the limits."""
     if not _may_send(signature):
         return False
     # To the address typed this time: the same mailbox, and the one asking now.
-    confirmations.queue_confirmation_email(email, language, signatures=[signature])
+    confirmations.queue_confirmation_email(email, language, signatures=[signature], pledges=list(pledges))
+    pledging.note_confirmation_sent(pledges)
+    return True
+
+
+def _queue_pledges_only(signature: Signature, email: str, language: str, pledges: Sequence[Pledge]) -> bool:
+    """For a signature already confirmed: queue the confirmation of the new pledges alone."""
+    if not _may_send(signature):
+        return False
+    confirmations.queue_confirmation_email(email, language, pledges=list(pledges))
+    pledging.note_confirmation_sent(pledges)
     return True
 
 

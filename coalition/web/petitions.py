@@ -31,6 +31,7 @@ from coalition.models.types import utcnow
 from coalition.services import campaigns as campaign_service
 from coalition.services import signing
 from coalition.services.addresses import InvalidEmail, hash_client_address
+from coalition.web import endorsements as endorsement_views
 from coalition.web.urls import external_url
 
 bp = Blueprint("petitions", __name__)
@@ -74,6 +75,11 @@ def _closed_on(campaign: Campaign):
     return None
 
 
+def _offer_pledges(form: SignForm, campaign: Campaign) -> None:
+    """Offer "I also pledge to support" for each goal the campaign advances."""
+    form.also_pledge.choices = [(goal.slug, localized(goal, "title")) for goal in campaign.goals]
+
+
 def _render_campaign(campaign: Campaign, form: SignForm | None, status: int = 200, **extra):
     signable = campaign_service.is_signable(campaign)
     return (
@@ -86,6 +92,7 @@ def _render_campaign(campaign: Campaign, form: SignForm | None, status: int = 20
             form=form if signable else None,
             signers=signing.public_signers(campaign.id),
             share=share_links(campaign),
+            **endorsement_views.campaign_section(campaign),
             **extra,
         ),
         status,
@@ -110,6 +117,7 @@ def campaign(slug: str):
     """A campaign's page; POST signs it, then redirects to the thank-you page."""
     campaign = _public_campaign_or_404(slug)
     form = SignForm()
+    _offer_pledges(form, campaign)
     if request.method == "GET":
         form.stamp()
         return _render_campaign(campaign, form)
@@ -134,6 +142,7 @@ def campaign(slug: str):
             _details(form),
             language=current_language(),
             client_hash=hash_client_address(request.remote_addr, current_app.config["SECRET_KEY"]),
+            pledge_goals=[goal for goal in campaign.goals if goal.slug in (form.also_pledge.data or [])],
         )
     except signing.CampaignNotSignable:
         return _render_campaign(campaign, None, status=409, refused=True)
