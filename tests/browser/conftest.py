@@ -59,12 +59,16 @@ class LiveServer:
         """Every message the site has sent so far (parsed ``email.message.EmailMessage``)."""
         return self.mailbox.messages
 
-    def flask(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        """Run ``flask --app app <args>`` against the server's database; returns the result."""
+    def flask(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        """Run ``flask --app app <args>`` against the server's database; returns the result.
+
+        ``input`` is fed to the command (``.flask("shell", input=code)`` runs Python lines).
+        """
         result = subprocess.run(
             [sys.executable, "-m", "flask", "--app", "app", *args],
             env=self.env,
             cwd=PROJECT_ROOT,
+            input=input,
             capture_output=True,
             text=True,
             timeout=60,

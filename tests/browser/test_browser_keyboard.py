@@ -34,7 +34,7 @@ def test_first_tab_shows_the_skip_link_and_enter_moves_to_main(page):
     assert focus_is_visible(page)
 
     page.keyboard.press("Enter")
-    assert page.evaluate("document.activeElement.id") == "main"
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'main'", timeout=2000)
     # The next Tab goes on from the main content, past the header.
     page.keyboard.press("Tab")
     after = page.evaluate(FOCUSED_JS)
