@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from coalition import PROJECT_ROOT
+from tests.browser.pages import ARTIFACTS, DESKTOP, PHONE
 from tests.conftest import _MailCollector, free_port, service_missing
 
 CHROMIUM = os.environ.get("COALITION_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -37,10 +38,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 360, "height": 740}
-#: Where screenshots (and pages of failed tests) are saved; git-ignored.
-ARTIFACTS = Path(PROJECT_ROOT) / "test-artifacts"
 SERVER_START_SECONDS = 30
 
 

@@ -1,4 +1,4 @@
-"""The public pages the browser tests visit, by name (the name is also the screenshot's)."""
+"""What the browser tests visit: the public pages by name (also the screenshot's name), and screen sizes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ import tomllib
 from pathlib import Path
 
 from coalition import PROJECT_ROOT
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}
+#: Where screenshots (and pictures of failed tests' pages) are saved; git-ignored.
+ARTIFACTS = Path(PROJECT_ROOT) / "test-artifacts"
 
 #: The demo campaigns ``flask seed-demo`` adds: one open, one closed.
 OPEN_CAMPAIGN = "alternatives-not-prison"

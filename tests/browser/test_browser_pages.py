@@ -8,8 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.accessibility import assert_no_axe_violations
-from tests.browser.conftest import ARTIFACTS, DESKTOP, PHONE
-from tests.browser.pages import PUBLIC_PAGES
+from tests.browser.pages import ARTIFACTS, DESKTOP, PHONE, PUBLIC_PAGES
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -59,11 +58,21 @@ OVERFLOWING_JS = """
 
 def test_no_public_page_scrolls_sideways_on_a_phone(phone_page):
     # One page visits them all: a sideways scroll shows in layout, not in cookies or state.
+    assert_no_page_wider_than(phone_page, PHONE["width"])
+
+
+def test_no_public_page_scrolls_sideways_at_320px(new_page):
+    # WCAG 1.4.10 (reflow): 320 CSS pixels, what a desktop shows when zoomed to 400%.
+    assert_no_page_wider_than(new_page(viewport={"width": 320, "height": 640}), 320)
+
+
+def assert_no_page_wider_than(page, limit: int) -> None:
+    """Visit every public page and fail, naming them, where the page is wider than ``limit``."""
     problems = {}
     for name in PUBLIC_PAGES:
-        visit(phone_page, name)
-        width = phone_page.evaluate("document.documentElement.scrollWidth")
-        overflowing = phone_page.evaluate(OVERFLOWING_JS, PHONE["width"])
-        if width > PHONE["width"] or overflowing:
+        visit(page, name)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        overflowing = page.evaluate(OVERFLOWING_JS, limit)
+        if width > limit or overflowing:
             problems[name] = {"scrollWidth": width, "too wide": overflowing[:10]}
-    assert problems == {}, f"pages wider than a {PHONE['width']}px phone: {problems}"
+    assert problems == {}, f"pages wider than {limit}px: {problems}"
