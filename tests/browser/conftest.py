@@ -95,9 +95,13 @@ class LiveServer:
 
 
 def live_server_environment(port: int, workdir: Path, mail_url: str) -> dict:
-    """The environment the site runs with in the browser tests."""
+    """The environment the site runs with in the browser tests.
+
+    The caller's own ``COALITION_*`` settings are left out, so the server is the same everywhere.
+    """
+    inherited = {name: value for name, value in os.environ.items() if not name.startswith("COALITION_")}
     return dict(
-        os.environ,
+        inherited,
         COALITION_DATABASE_URL="sqlite:///" + str(workdir / "site.sqlite"),
         COALITION_SECRET_KEY="browser-tests-secret-key-" + "0123456789" * 3,
         COALITION_SITE_URL=f"http://127.0.0.1:{port}",
