@@ -111,22 +111,6 @@ def test_three_gunicorn_workers_share_one_limit_through_redis(tmp_path, redis_ur
     assert codes.count(404) == 7  # exactly N let through, across all workers
 
 
-@pytest.fixture
-def postgres_target(postgres_url):
-    """An empty PostgreSQL schema, migrated to the current head."""
-    schema = "copy_" + uuid.uuid4().hex[:12]
-    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{postgres_url}{'&' if '?' in postgres_url else '?'}options=-csearch_path%3D{schema}"
-    try:
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def test_copy_sqlite_site_to_postgresql(tmp_path, postgres_target):
     from flask_migrate import upgrade
 
