@@ -11,6 +11,7 @@ from coalition.extensions import db
 from coalition.models import Campaign, Goal
 from coalition.services import content as content_service
 from coalition.services import demo as demo_service
+from coalition.services import staff as staff_service
 
 
 @click.command("load-content")
@@ -67,7 +68,36 @@ def send_pending_mail_command(limit: int) -> None:
         raise SystemExit(1)
 
 
+@click.command("create-staff")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "organizer"]), required=True, help="What the account may do.")
+@click.option(
+    "--generate-password", is_flag=True, help="Generate a password and print it once instead of asking for one."
+)
+def create_staff_command(email: str, role: str, generate_password: bool) -> None:
+    """Add a staff account (admins also manage staff and see the audit log)."""
+    password = None
+    if not generate_password:
+        password = click.prompt(
+            f"Password (at least {staff_service.MIN_PASSWORD_LENGTH} characters)",
+            hide_input=True,
+            confirmation_prompt=True,
+        )
+    try:
+        with write_intent():
+            user, generated = staff_service.create_staff(email, role, password)
+            db.session.commit()
+    except staff_service.StaffError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"Not added: {exc}.") from exc
+    click.echo(f"Added {role} {user.email} (staff:{user.id}).")
+    if generated:
+        click.echo(f"Password (shown only this once): {generated}")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     for command in (load_content_command, seed_demo_command, setup_if_empty_command, send_pending_mail_command):
+        app.cli.add_command(command)
+    for command in (create_staff_command,):
         app.cli.add_command(command)

@@ -242,3 +242,40 @@ def smtp_server():
 def mail_app(app, smtp_server):
     """The app, sending its mail to the loopback SMTP server."""
     return app
+
+
+#: The password ``make_staff`` gives unless told otherwise.
+STAFF_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_staff(app):
+    """Factory: a staff account, ``make_staff(role="admin", password=..., email=...)``.
+
+    Hashing is made cheap for the tests (the production cost is the config default).
+    """
+    from coalition.services import staff as staff_service
+
+    app.config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST_KIB=8, ARGON2_PARALLELISM=1)
+    counter = {"n": 0}
+
+    def build(role: str = "organizer", password: str = STAFF_PASSWORD, email: str | None = None, active: bool = True):
+        counter["n"] += 1
+        user, _ = staff_service.create_staff(email or f"staff{counter['n']}@example.org", role, password)
+        user.active = active
+        _db.session.commit()
+        return user
+
+    return build
+
+
+def login(client, staff, password: str = STAFF_PASSWORD, next: str | None = None):
+    """Log ``staff`` in through the real login form; returns the response."""
+    path = "/staff/login" + (f"?next={next}" if next else "")
+    return client.post(path, data={"email": staff.email, "password": password})
+
+
+@pytest.fixture
+def staff_login():
+    """The ``login(client, staff)`` helper, for tests that prefer a fixture to an import."""
+    return login

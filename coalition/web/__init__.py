@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from coalition.web import confirm, health, petitions, public
+from coalition.web import confirm, health, petitions, public, staff
 
 
 def register_blueprints(app: Flask) -> None:
@@ -11,3 +11,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(petitions.bp)
     app.register_blueprint(confirm.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(staff.bp)
