@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import Flask, current_app
 
@@ -11,6 +13,7 @@ from coalition.extensions import db
 from coalition.models import Campaign, Goal
 from coalition.services import content as content_service
 from coalition.services import demo as demo_service
+from coalition.services import exports as export_service
 from coalition.services import staff as staff_service
 
 
@@ -95,9 +98,48 @@ def create_staff_command(email: str, role: str, generate_password: bool) -> None
         click.echo(f"Password (shown only this once): {generated}")
 
 
+@click.command("export-signatures")
+@click.option("--campaign", "slug", help="The campaign's slug.")
+@click.option("--all-campaigns", is_flag=True, help="Every campaign's signatories in one file.")
+@click.option(
+    "--status",
+    type=click.Choice(export_service.SIGNATURE_STATUSES),
+    default="confirmed",
+    show_default=True,
+    help="Which signatures.",
+)
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="First day signed (YYYY-MM-DD, UTC).")
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Last day signed (YYYY-MM-DD, UTC).")
+@click.option("--consented", is_flag=True, help="Only signers who agreed to receive updates.")
+@click.option("--county", help='Only signers in this county, e.g. "Kings County".')
+def export_signatures_command(slug, all_campaigns, status, date_from, date_to, consented, county) -> None:
+    """Write a campaign's signatories as CSV to standard output (progress on standard error)."""
+    if bool(slug) == bool(all_campaigns):
+        raise click.UsageError("Give --campaign SLUG or --all-campaigns.")
+    campaign = None
+    if slug:
+        campaign = db.session.execute(db.select(Campaign).filter_by(slug=slug)).scalar_one_or_none()
+        if campaign is None:
+            raise click.ClickException(f"No campaign with the slug {slug!r}.")
+    filters = export_service.ExportFilters(
+        status=status,
+        date_from=date_from.date() if date_from else None,
+        date_to=date_to.date() if date_to else None,
+        consented_only=consented,
+        county=county or None,
+    )
+    export = export_service.signatures_export(campaign, filters)
+    # Bytes, so the CSV is UTF-8 whatever the terminal's encoding.
+    out = sys.stdout.buffer
+    with click.progressbar(length=export.count(), label="Exporting", file=sys.stderr) as bar:
+        for text in export_service.stream_csv(export, actor_id=None, via="command", on_rows=bar.update):
+            out.write(text.encode("utf-8"))
+    out.flush()
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     for command in (load_content_command, seed_demo_command, setup_if_empty_command, send_pending_mail_command):
         app.cli.add_command(command)
-    for command in (create_staff_command,):
+    for command in (create_staff_command, export_signatures_command):
         app.cli.add_command(command)

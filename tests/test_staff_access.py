@@ -16,6 +16,10 @@ STAFF_URLS = [
     ("POST", "/staff/accounts", "admin"),
     ("POST", "/staff/accounts/1/role", "admin"),
     ("POST", "/staff/accounts/1/active", "admin"),
+    ("GET", "/staff/exports", "organizer"),
+    ("GET", "/staff/exports/signatures.csv", "organizer"),
+    ("GET", "/staff/exports/pledges.csv", "organizer"),
+    ("GET", "/staff/exports/endorsements.csv", "organizer"),
 ]
 
 
@@ -47,5 +51,6 @@ def test_staff_url_refuses_anonymous_and_wrong_role(app, make_staff, method, pat
         allowed = admin_client.open(path, method=method)
     else:
         allowed = as_organizer
+    allowed.close()
     assert allowed.status_code != 403
     assert not allowed.headers.get("Location", "").startswith("/staff/login") or path == "/staff/logout"

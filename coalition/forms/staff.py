@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     HiddenField,
     PasswordField,
@@ -13,7 +14,7 @@ from wtforms import (
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from coalition.services.staff import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
@@ -84,3 +85,69 @@ class SearchForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("Email or name"))
+
+
+class _ExportForm(FlaskForm):
+    """Filters common to every export (GET form: no CSRF token, it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    date_from = DateField(_l("Signed from (first day)"), validators=[Optional()])
+    date_to = DateField(_l("Signed until (last day)"), validators=[Optional()])
+
+    def validate_date_to(self, field) -> None:
+        """The range must not end before it starts."""
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError(_l("The last day is before the first day."))
+
+
+STATUS_LABELS = {
+    "confirmed": _l("Confirmed (counted)"),
+    "pending": _l("Pending (not confirmed yet)"),
+    "invalidated": _l("Invalidated"),
+    "verified": _l("Verified"),
+    "submitted": _l("Submitted (not confirmed yet)"),
+    "rejected": _l("Rejected"),
+    "withdrawn": _l("Withdrawn"),
+    "all": _l("All"),
+}
+
+
+class SignatureExportForm(_ExportForm):
+    """Filters of the signatories export."""
+
+    campaign = SelectField(_l("Campaign"), validate_choice=True, default="")
+    status = SelectField(
+        _l("Status"),
+        choices=[SelectChoice(s, STATUS_LABELS[s]) for s in ("confirmed", "pending", "invalidated", "all")],
+        default="confirmed",
+    )
+    consented_only = BooleanField(_l("Only signers who agreed to receive updates"))
+    county = SelectField(_l("County"), validate_choice=True, default="")
+
+
+class PledgeExportForm(_ExportForm):
+    """Filters of the pledges export."""
+
+    goal = SelectField(_l("Goal"), validate_choice=True, default="")
+    status = SelectField(
+        _l("Status"),
+        choices=[SelectChoice(s, STATUS_LABELS[s]) for s in ("confirmed", "pending", "invalidated", "all")],
+        default="confirmed",
+    )
+    county = SelectField(_l("County"), validate_choice=True, default="")
+
+
+class EndorsementExportForm(_ExportForm):
+    """Filters of the endorsements export."""
+
+    campaign = SelectField(_l("Campaign"), validate_choice=True, default="")
+    status = SelectField(
+        _l("Status"),
+        choices=[
+            SelectChoice(s, STATUS_LABELS[s])
+            for s in ("verified", "confirmed", "submitted", "rejected", "withdrawn", "all")
+        ],
+        default="verified",
+    )

@@ -73,3 +73,4 @@ def _no_store(response):
 # The views register themselves on ``bp`` when imported.
 from coalition.web.staff import accounts  # noqa: E402,F401
 from coalition.web.staff import dashboard  # noqa: E402,F401
+from coalition.web.staff import exports  # noqa: E402,F401
