@@ -7,11 +7,13 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     EmailField,
     HiddenField,
     PasswordField,
     SelectField,
     StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
@@ -151,3 +153,42 @@ class EndorsementExportForm(_ExportForm):
         ],
         default="verified",
     )
+
+
+class InvalidateForm(FlaskForm):
+    """Invalidate one signature."""
+
+    reason = StringField(
+        _l("Reason"), validators=[DataRequired(_l("Give a reason.")), Length(max=200)], default=""
+    )
+
+
+class BulkInvalidateForm(FlaskForm):
+    """Invalidate signatures of a campaign by email domain, client address hash or time window."""
+
+    campaign = SelectField(_l("Campaign"), coerce=int)
+    email_domain = StringField(_l("Email domain"), validators=[Optional(), Length(max=253)])
+    client_hash = StringField(_l("Client address hash"), validators=[Optional(), Length(max=64)])
+    signed_from = DateTimeLocalField(_l("Signed from (UTC)"), validators=[Optional()], format="%Y-%m-%dT%H:%M")
+    signed_until = DateTimeLocalField(_l("Signed before (UTC)"), validators=[Optional()], format="%Y-%m-%dT%H:%M")
+    reason = StringField(_l("Reason"), validators=[Length(max=200)])
+    expected_confirmed = HiddenField()
+    expected_pending = HiddenField()
+
+
+class RejectForm(FlaskForm):
+    """Reject an endorsement."""
+
+    reason = TextAreaField(
+        _l("Reason for the rejection (kept, never shown publicly)"),
+        validators=[DataRequired(_l("Give a reason for the rejection.")), Length(max=500)],
+    )
+
+
+class EndorsementDisplayForm(FlaskForm):
+    """What shows publicly of an endorsement."""
+
+    display_name = StringField(
+        _l("Name shown"), validators=[DataRequired(_l("The name to show cannot be empty.")), Length(max=200)]
+    )
+    display_statement = TextAreaField(_l("Statement shown"), validators=[Length(max=1000)])

@@ -74,3 +74,4 @@ def _no_store(response):
 from coalition.web.staff import accounts  # noqa: E402,F401
 from coalition.web.staff import dashboard  # noqa: E402,F401
 from coalition.web.staff import exports  # noqa: E402,F401
+from coalition.web.staff import moderation  # noqa: E402,F401
