@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import time
 import tracemalloc
@@ -215,13 +216,18 @@ def _add_rows(campaign_id: int, start: int, count: int) -> None:
 
 def _peak_while_downloading(client) -> tuple[int, int]:
     response = client.get("/staff/exports/signatures.csv?s-campaign=big&s-status=confirmed", buffered=False)
+    # No cycle collection while measuring: faster, and garbage cannot hide any growth.
+    gc.collect()
+    gc.disable()
     tracemalloc.start()
-    size = lines = 0
-    for chunk in response.response:
-        size += len(chunk)
-        lines += chunk.count(b"\r\n")
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    try:
+        lines = 0
+        for chunk in response.response:
+            lines += chunk.count(b"\r\n")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        gc.enable()
     response.close()
     return peak, lines
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -11,6 +12,7 @@ from wtforms import (
     EmailField,
     HiddenField,
     PasswordField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
@@ -192,3 +194,42 @@ class EndorsementDisplayForm(FlaskForm):
         _l("Name shown"), validators=[DataRequired(_l("The name to show cannot be empty.")), Length(max=200)]
     )
     display_statement = TextAreaField(_l("Statement shown"), validators=[Length(max=1000)])
+
+
+class _PaperSourceForm(FlaskForm):
+    """Which campaign, and where and when the sheets were signed."""
+
+    campaign = SelectField(_l("Campaign"), coerce=int)
+    event = StringField(
+        _l("Where they were collected"),
+        validators=[DataRequired(_l("Say where the signatures were collected.")), Length(max=185)],
+    )
+    event_date = DateField(
+        _l("Date collected (or received by mail)"),
+        validators=[DataRequired(_l("Give the date, as YYYY-MM-DD."))],
+    )
+
+
+class PaperSignatureForm(_PaperSourceForm):
+    """One paper signature."""
+
+    full_name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter the name.")), Length(max=200)])
+    email = StringField(_l("Email"), validators=[Optional(), Length(max=320)])
+    zip_code = StringField(_l("ZIP code"), validators=[Optional(), Length(max=10)])
+    country = StringField(_l("Country, if outside the US"), validators=[Optional(), Length(max=100)])
+    wants_updates = BooleanField(_l("Ticked the box to receive updates by email"))
+    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=500)])
+
+
+class PaperUploadForm(_PaperSourceForm):
+    """A CSV of paper signatures."""
+
+    file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose the CSV file."))])
+    mode = RadioField(
+        _l("If some rows have a problem"),
+        choices=[
+            SelectChoice("all", _l("Import nothing, and list the problems (then fix the file and upload it again)")),
+            SelectChoice("valid", _l("Import the valid rows, and list the rows left out")),
+        ],
+        default="all",
+    )
