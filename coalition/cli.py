@@ -14,6 +14,7 @@ from coalition.models import Campaign, Goal
 from coalition.services import content as content_service
 from coalition.services import demo as demo_service
 from coalition.services import exports as export_service
+from coalition.services import privacy as privacy_service
 from coalition.services import staff as staff_service
 
 
@@ -137,9 +138,28 @@ def export_signatures_command(slug, all_campaigns, status, date_from, date_to, c
     out.flush()
 
 
+@click.command("purge-personal-data")
+@click.option("--months", type=click.IntRange(min=0), help="Retention after a campaign closes (default: the config's).")
+@click.option("--dry-run", is_flag=True, help="Say what would be anonymised, change nothing.")
+def purge_personal_data_command(months: int | None, dry_run: bool) -> None:
+    """Anonymise signatures of campaigns closed longer ago than the retention period (counts stay)."""
+    if months is None:
+        months = int(current_app.config["PERSONAL_DATA_RETENTION_MONTHS"])
+    with write_intent():
+        purged = privacy_service.purge_personal_data(months, dry_run=dry_run)
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+    verb = "would be anonymised" if dry_run else "anonymised"
+    for campaign in purged:
+        click.echo(f"{campaign.slug}: {campaign.signatures} signatures {verb}.")
+    click.echo(f"{sum(c.signatures for c in purged)} signatures {verb} (campaigns closed over {months} months ago).")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     for command in (load_content_command, seed_demo_command, setup_if_empty_command, send_pending_mail_command):
         app.cli.add_command(command)
-    for command in (create_staff_command, export_signatures_command):
+    for command in (create_staff_command, export_signatures_command, purge_personal_data_command):
         app.cli.add_command(command)

@@ -233,3 +233,11 @@ class PaperUploadForm(_PaperSourceForm):
         ],
         default="all",
     )
+
+
+class EraseForm(FlaskForm):
+    """Erase a supporter's personal data, by email."""
+
+    email = StringField(
+        _l("The supporter's email"), validators=[DataRequired(_l("Enter the email to erase.")), Length(max=320)]
+    )
