@@ -11,14 +11,17 @@ from wtforms import (
     DateTimeLocalField,
     EmailField,
     HiddenField,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from coalition.services.staff import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
@@ -241,3 +244,52 @@ class EraseForm(FlaskForm):
     email = StringField(
         _l("The supporter's email"), validators=[DataRequired(_l("Enter the email to erase.")), Length(max=320)]
     )
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices, shown as checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class CampaignForm(FlaskForm):
+    """A campaign's text, target, dates and goals."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(_l("Give the campaign a title.")), Length(max=200)])
+    slug = StringField(
+        _l("Address"), validators=[DataRequired(_l("Give the campaign an address.")), Length(max=80)]
+    )
+    summary = TextAreaField(
+        _l("Summary"), validators=[DataRequired(_l("Write a one- or two-sentence summary.")), Length(max=500)]
+    )
+    body = TextAreaField(_l("Petition text"), validators=[Optional(), Length(max=20000)])
+    target = IntegerField(
+        _l("Target (confirmed signatures)"),
+        validators=[InputRequired(_l("Give a target, a whole number.")), NumberRange(min=1, message=_l("The target must be at least 1."))],
+    )
+    opens_on = DateField(_l("Opens on (UTC)"), validators=[Optional()])
+    closes_on = DateField(_l("Closes after (last day, UTC)"), validators=[Optional()])
+    goals = MultiCheckboxField(_l("Goals it advances"))
+    title_es = StringField(_l("Title in Spanish"), validators=[Optional(), Length(max=200)])
+    summary_es = TextAreaField(_l("Summary in Spanish"), validators=[Optional(), Length(max=500)])
+    body_es = TextAreaField(_l("Petition text in Spanish"), validators=[Optional(), Length(max=20000)])
+
+
+class GoalForm(FlaskForm):
+    """A goal's text."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(_l("The title cannot be empty.")), Length(max=200)])
+    summary = TextAreaField(_l("Summary"), validators=[DataRequired(_l("The summary cannot be empty."))])
+    body = TextAreaField(_l("Longer explanation"), validators=[Optional()])
+    title_es = StringField(_l("Title in Spanish"), validators=[Optional(), Length(max=200)])
+    summary_es = TextAreaField(_l("Summary in Spanish"), validators=[Optional()])
+    body_es = TextAreaField(_l("Longer explanation in Spanish"), validators=[Optional()])
+
+
+class PledgeActionForm(FlaskForm):
+    """A pledge action's wording, and whether it is still offered."""
+
+    label = StringField(_l("Action"), validators=[DataRequired(_l("Write the action.")), Length(max=200)])
+    label_es = StringField(_l("In Spanish"), validators=[Optional(), Length(max=200)])
+    active = BooleanField(_l("Offered"), default=True)

@@ -77,3 +77,4 @@ from coalition.web.staff import exports  # noqa: E402,F401
 from coalition.web.staff import moderation  # noqa: E402,F401
 from coalition.web.staff import paper  # noqa: E402,F401
 from coalition.web.staff import privacy  # noqa: E402,F401
+from coalition.web.staff import campaigns  # noqa: E402,F401
