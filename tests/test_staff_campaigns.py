@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -55,6 +56,8 @@ def test_create_preview_edit_and_publish_a_campaign(staff_client):
     # The edit form shows the dates as typed.
     edit_html = staff_client.get(f"/staff/campaigns/{campaign.id}/edit").get_data(as_text=True)
     assert 'value="2027-03-31"' in edit_html
+    assert re.search(r'<input checked[^>]*value="conditions-and-reentry"', edit_html)
+    assert not re.search(r'<input checked[^>]*value="alternatives-to-incarceration"', edit_html)
     # Opening it makes it public, and then its address is fixed.
     staff_client.post(f"/staff/campaigns/{campaign.id}/status", data={"action": "open"})
     db.session.expire_all()

@@ -246,3 +246,13 @@ def test_a_large_export_streams_in_flat_memory(organizer_client, make_campaign):
     assert large_peak < 8 * 1024 * 1024
     # tracemalloc slows Python several times over; without it this export takes about 1 s.
     assert time.monotonic() - started < 60
+
+
+def test_the_readme_documents_every_column():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## CSV exports", 1)[1].split("\n## ", 1)[0]
+    for header in (export_service.SIGNATURE_HEADER, export_service.PLEDGE_HEADER, export_service.ENDORSEMENT_HEADER):
+        for column in header:
+            assert f"`{column}`" in section, column

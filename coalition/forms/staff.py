@@ -100,8 +100,8 @@ class _ExportForm(FlaskForm):
     class Meta:
         csrf = False
 
-    date_from = DateField(_l("Signed from (first day)"), validators=[Optional()])
-    date_to = DateField(_l("Signed until (last day)"), validators=[Optional()])
+    date_from = DateField(_l("From (first day)"), validators=[Optional()])
+    date_to = DateField(_l("Until (last day)"), validators=[Optional()])
 
     def validate_date_to(self, field) -> None:
         """The range must not end before it starts."""

@@ -51,8 +51,9 @@ def _form_for(campaign: Campaign | None) -> CampaignForm:
     if request.method == "POST" or campaign is None:
         form = CampaignForm()
     else:
+        # No ``obj=``: WTForms would prefer ``campaign.goals`` (Goal objects) to the slugs given here.
         form = CampaignForm(
-            obj=campaign,
+            **{name: getattr(campaign, name) for name in ("title", "slug", "summary", "body", "target", "title_es", "summary_es", "body_es")},
             opens_on=campaign.opens_at.date() if campaign.opens_at else None,
             closes_on=(campaign.closes_at - timedelta(seconds=1)).date() if campaign.closes_at else None,
             goals=[g.slug for g in campaign.goals],
