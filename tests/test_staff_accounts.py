@@ -233,3 +233,23 @@ def test_create_staff_command_can_generate_the_password(app, runner):
     password = result.output.split("shown only this once): ")[1].strip()
     assert len(password) >= 12
     assert staff_service.authenticate("c@example.org", password).role == "organizer"
+
+
+def test_staff_forms_carry_and_need_csrf_tokens(app_factory, make_staff):
+    import re
+
+    staff = make_staff()
+    protected = app_factory(WTF_CSRF_ENABLED=True)
+    client = protected.test_client()
+    assert client.post("/staff/login", data={"email": staff.email, "password": STAFF_PASSWORD}).status_code == 400
+    page = client.get("/staff/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/staff/login", data={"email": staff.email, "password": STAFF_PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    # Logging out is a POST with the page's token; without it nothing happens.
+    dashboard = client.get("/staff/").get_data(as_text=True)
+    assert client.post("/staff/logout").status_code == 400
+    assert client.get("/staff/").status_code == 200
+    logout_token = re.search(r'name="csrf_token" value="([^"]+)"', dashboard).group(1)
+    assert client.post("/staff/logout", data={"csrf_token": logout_token}).status_code == 302
+    assert client.get("/staff/").status_code == 302

@@ -79,12 +79,6 @@ class ConfirmForm(FlaskForm):
     confirm = HiddenField(default="1")
 
 
-class OptionalFlagForm(FlaskForm):
-    """A button-only form with an optional flag."""
-
-    flag = BooleanField()
-
-
 class SearchForm(FlaskForm):
     """A search box (GET, so no CSRF token)."""
 
