@@ -71,10 +71,12 @@ def _no_store(response):
 
 
 # The views register themselves on ``bp`` when imported.
-from coalition.web.staff import accounts  # noqa: E402,F401
-from coalition.web.staff import dashboard  # noqa: E402,F401
-from coalition.web.staff import exports  # noqa: E402,F401
-from coalition.web.staff import moderation  # noqa: E402,F401
-from coalition.web.staff import paper  # noqa: E402,F401
-from coalition.web.staff import privacy  # noqa: E402,F401
-from coalition.web.staff import campaigns  # noqa: E402,F401
+from coalition.web.staff import (  # noqa: E402,F401
+    accounts,
+    campaigns,
+    dashboard,
+    exports,
+    moderation,
+    paper,
+    privacy,
+)
