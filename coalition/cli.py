@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import sys
 
 import click
 import sqlalchemy as sa
@@ -17,6 +18,9 @@ from coalition.services import database_copy, pledging
 from coalition.services import demo as demo_service
 from coalition.services import signing as signing_service
 from coalition.services.confirmations import TOKEN_MAX_AGE_SECONDS
+from coalition.services import exports as export_service
+from coalition.services import privacy as privacy_service
+from coalition.services import staff as staff_service
 
 
 @click.command("load-content")
@@ -125,6 +129,89 @@ def purge_unconfirmed_command(days: int | None) -> None:
         f"Deleted {removed} unconfirmed signature(s) and {removed_pledges} unconfirmed pledge(s) "
         f"older than {days} day(s)."
     )
+@click.command("create-staff")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "organizer"]), required=True, help="What the account may do.")
+@click.option(
+    "--generate-password", is_flag=True, help="Generate a password and print it once instead of asking for one."
+)
+def create_staff_command(email: str, role: str, generate_password: bool) -> None:
+    """Add a staff account (admins also manage staff and see the audit log)."""
+    password = None
+    if not generate_password:
+        password = click.prompt(
+            f"Password (at least {staff_service.MIN_PASSWORD_LENGTH} characters)",
+            hide_input=True,
+            confirmation_prompt=True,
+        )
+    try:
+        with write_intent():
+            user, generated = staff_service.create_staff(email, role, password)
+            db.session.commit()
+    except staff_service.StaffError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"Not added: {exc}.") from exc
+    click.echo(f"Added {role} {user.email} (staff:{user.id}).")
+    if generated:
+        click.echo(f"Password (shown only this once): {generated}")
+
+
+@click.command("export-signatures")
+@click.option("--campaign", "slug", help="The campaign's slug.")
+@click.option("--all-campaigns", is_flag=True, help="Every campaign's signatories in one file.")
+@click.option(
+    "--status",
+    type=click.Choice(export_service.SIGNATURE_STATUSES),
+    default="confirmed",
+    show_default=True,
+    help="Which signatures.",
+)
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="First day signed (YYYY-MM-DD, UTC).")
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Last day signed (YYYY-MM-DD, UTC).")
+@click.option("--consented", is_flag=True, help="Only signers who agreed to receive updates.")
+@click.option("--county", help='Only signers in this county, e.g. "Kings County".')
+def export_signatures_command(slug, all_campaigns, status, date_from, date_to, consented, county) -> None:
+    """Write a campaign's signatories as CSV to standard output (progress on standard error)."""
+    if bool(slug) == bool(all_campaigns):
+        raise click.UsageError("Give --campaign SLUG or --all-campaigns.")
+    campaign = None
+    if slug:
+        campaign = db.session.execute(db.select(Campaign).filter_by(slug=slug)).scalar_one_or_none()
+        if campaign is None:
+            raise click.ClickException(f"No campaign with the slug {slug!r}.")
+    filters = export_service.ExportFilters(
+        status=status,
+        date_from=date_from.date() if date_from else None,
+        date_to=date_to.date() if date_to else None,
+        consented_only=consented,
+        county=county or None,
+    )
+    export = export_service.signatures_export(campaign, filters)
+    # Bytes, so the CSV is UTF-8 whatever the terminal's encoding.
+    out = sys.stdout.buffer
+    with click.progressbar(length=export.count(), label="Exporting", file=sys.stderr) as bar:
+        for text in export_service.stream_csv(export, actor_id=None, via="command", on_rows=bar.update):
+            out.write(text.encode("utf-8"))
+    out.flush()
+
+
+@click.command("purge-personal-data")
+@click.option("--months", type=click.IntRange(min=0), help="Retention after a campaign closes (default: the config's).")
+@click.option("--dry-run", is_flag=True, help="Say what would be anonymised, change nothing.")
+def purge_personal_data_command(months: int | None, dry_run: bool) -> None:
+    """Anonymise signatures of campaigns closed longer ago than the retention period (counts stay)."""
+    if months is None:
+        months = int(current_app.config["PERSONAL_DATA_RETENTION_MONTHS"])
+    with write_intent():
+        purged = privacy_service.purge_personal_data(months, dry_run=dry_run)
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+    verb = "would be anonymised" if dry_run else "anonymised"
+    for campaign in purged:
+        click.echo(f"{campaign.slug}: {campaign.signatures} signatures {verb}.")
+    click.echo(f"{sum(c.signatures for c in purged)} signatures {verb} (campaigns closed over {months} months ago).")
 
 
 def init_app(app: Flask) -> None:
@@ -137,5 +224,8 @@ def init_app(app: Flask) -> None:
         copy_database_command,
         backup_sqlite_command,
         purge_unconfirmed_command,
+        create_staff_command,
+        export_signatures_command,
+        purge_personal_data_command,
     ):
         app.cli.add_command(command)

@@ -77,6 +77,15 @@ def default_config(app: Flask) -> dict:
         # "json" (one JSON object per line) or "text"; production defaults to json.
         "LOG_FORMAT": "",
         "LOG_LEVEL": "INFO",
+        # Staff sessions end after this many minutes without a request.
+        "STAFF_IDLE_MINUTES": 30,
+        # Failed staff logins allowed, per client address and per account (email tried).
+        "STAFF_LOGIN_RATE_LIMIT_ADDRESS": "20 per 15 minutes",
+        "STAFF_LOGIN_RATE_LIMIT_ACCOUNT": "5 per 15 minutes",
+        # argon2id cost of staff password hashes (OWASP-level defaults).
+        "ARGON2_TIME_COST": 3,
+        "ARGON2_MEMORY_COST_KIB": 65536,
+        "ARGON2_PARALLELISM": 4,
     }
 
 

@@ -9,6 +9,7 @@ from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, ngettext
 from markupsafe import Markup, escape
 
+from coalition.formatting import render_campaign_body
 from coalition.models.types import utcnow
 
 _BLANK_LINE = re.compile(r"\n\s*\n")
@@ -61,4 +62,5 @@ def init_app(app: Flask) -> None:
         long_date=long_date,
         date_time=date_time,
         time_left=time_left,
+        campaign_body=render_campaign_body,
     )

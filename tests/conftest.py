@@ -257,3 +257,81 @@ def smtp_server():
 def mail_app(app, smtp_server):
     """The app, sending its mail to the loopback SMTP server."""
     return app
+
+
+#: The password ``make_staff`` gives unless told otherwise.
+STAFF_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_staff(app):
+    """Factory: a staff account, ``make_staff(role="admin", password=..., email=...)``.
+
+    Hashing is made cheap for the tests (the production cost is the config default).
+    """
+    from coalition.services import staff as staff_service
+
+    app.config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST_KIB=8, ARGON2_PARALLELISM=1)
+    counter = {"n": 0}
+
+    def build(role: str = "organizer", password: str = STAFF_PASSWORD, email: str | None = None, active: bool = True):
+        counter["n"] += 1
+        user, _ = staff_service.create_staff(email or f"staff{counter['n']}@example.org", role, password)
+        user.active = active
+        _db.session.commit()
+        return user
+
+    return build
+
+
+def login(client, staff, password: str = STAFF_PASSWORD, next: str | None = None):
+    """Log ``staff`` in through the real login form; returns the response."""
+    path = "/staff/login" + (f"?next={next}" if next else "")
+    return client.post(path, data={"email": staff.email, "password": password})
+
+
+@pytest.fixture
+def staff_login():
+    """The ``login(client, staff)`` helper, for tests that prefer a fixture to an import."""
+    return login
+
+
+@pytest.fixture
+def make_signature_row(app):
+    """Factory: a signature stored directly (confirmed by default, and then counted).
+
+    ``make_signature_row(campaign, full_name=..., email=..., zip_code=..., status=...)``;
+    the county comes from the ZIP code as it does when signing.
+    """
+    from coalition.models import Signature
+    from coalition.services import counting
+    from coalition.services.addresses import lookup_zip, normalize_email
+
+    counter = {"n": 0}
+
+    def build(campaign, **values):
+        counter["n"] += 1
+        now = utcnow()
+        values.setdefault("full_name", f"Signer {counter['n']}")
+        values.setdefault("email", f"signer{counter['n']}@example.org")
+        values.setdefault("status", "confirmed")
+        values.setdefault("zip_code", "11216")
+        place = lookup_zip(values["zip_code"]) if values["zip_code"] else None
+        if place:
+            values.setdefault("city", place.city)
+            values.setdefault("county", place.county)
+            values.setdefault("state", place.state)
+        if values["email"]:
+            values.setdefault("email_normalized", normalize_email(values["email"]))
+        if values["status"] == "confirmed":
+            values.setdefault("confirmed_at", now)
+        if values.get("wants_updates"):
+            values.setdefault("updates_consented_at", now)
+        signature = Signature(campaign_id=campaign.id, **values)
+        _db.session.add(signature)
+        if values["status"] == "confirmed":
+            counting.add_to_signature_count(campaign.id, 1)
+        _db.session.commit()
+        return signature
+
+    return build

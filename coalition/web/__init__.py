@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from coalition.web import api, confirm, endorsements, health, petitions, pledges, public
+from coalition.web import api, confirm, endorsements, health, petitions, pledges, public, staff
 
 
 def register_blueprints(app: Flask) -> None:
@@ -14,3 +14,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(confirm.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(staff.bp)

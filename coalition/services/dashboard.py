@@ -1,0 +1,165 @@
+"""Figures for the staff dashboard: counts, signatures per day, pledges, endorsements, counties."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import func
+
+from coalition.extensions import db
+from coalition.models import Campaign, Endorsement, Goal, Signature
+from coalition.models.types import utcnow
+from coalition.services import counting
+
+#: Days shown in the signatures-per-day chart.
+CHART_DAYS = 30
+
+
+@dataclass
+class CampaignFigures:
+    """Where one campaign stands."""
+
+    campaign: Campaign
+    confirmed: int = 0
+    pending: int = 0
+    today: int = 0
+    endorsements_waiting: int = 0
+    #: (day, confirmed that day) for the last ``CHART_DAYS`` days, oldest first.
+    per_day: list[tuple[date, int]] = field(default_factory=list)
+    #: (county, confirmed signers) in New York State, most first.
+    counties: list[tuple[str, int]] = field(default_factory=list)
+    #: Confirmed signers outside New York State or without a US ZIP code.
+    outside_new_york: int = 0
+
+    @property
+    def percent(self) -> int:
+        """Progress toward the target, in whole percent (may pass 100)."""
+        return int(100 * self.confirmed / self.campaign.target) if self.campaign.target else 0
+
+
+@dataclass
+class GoalFigures:
+    """Confirmed pledges for one goal."""
+
+    goal: Goal
+    pledges: int
+
+
+@dataclass
+class Overview:
+    """Everything the dashboard shows."""
+
+    campaigns: list[CampaignFigures] = field(default_factory=list)
+    goals: list[GoalFigures] = field(default_factory=list)
+    endorsements_waiting: int = 0
+
+    @property
+    def goal_rows(self) -> list[tuple[str, int]]:
+        """(goal title, confirmed pledges) pairs, in the goals' order, for the bar chart."""
+        return [(figures.goal.title, figures.pledges) for figures in self.goals]
+
+
+def _day_of(column):
+    """The UTC calendar day of a timestamp column, the same on SQLite and PostgreSQL."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone("UTC", column))
+    return func.date(column)
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def signatures_per_day(campaign_id: int, days: int = CHART_DAYS, today: date | None = None) -> list[tuple[date, int]]:
+    """Confirmed signatures per UTC day over the last ``days`` days (days without any included)."""
+    today = today or utcnow().date()
+    first = today - timedelta(days=days - 1)
+    day = _day_of(Signature.confirmed_at)
+    rows = db.session.execute(
+        db.select(day, func.count())
+        .where(
+            Signature.campaign_id == campaign_id,
+            Signature.status == "confirmed",
+            Signature.confirmed_at >= datetime.combine(first, time.min, tzinfo=timezone.utc),
+        )
+        .group_by(day)
+    ).all()
+    counts = {_as_date(value): n for value, n in rows}
+    return [(first + timedelta(days=i), counts.get(first + timedelta(days=i), 0)) for i in range(days)]
+
+
+def signers_by_county(campaign_id: int) -> tuple[list[tuple[str, int]], int]:
+    """Confirmed signers per New York county (from their ZIP), most first; and those elsewhere."""
+    rows = db.session.execute(
+        db.select(Signature.county, func.count())
+        .where(
+            Signature.campaign_id == campaign_id,
+            Signature.status == "confirmed",
+            Signature.state == "NY",
+            Signature.county.is_not(None),
+            Signature.county != "",
+        )
+        .group_by(Signature.county)
+    ).all()
+    counties = sorted(((county, n) for county, n in rows), key=lambda item: (-item[1], item[0]))
+    in_new_york = sum(n for _, n in counties)
+    total = db.session.scalar(
+        db.select(func.count()).select_from(Signature).where(
+            Signature.campaign_id == campaign_id, Signature.status == "confirmed"
+        )
+    ) or 0
+    return counties, max(0, total - in_new_york)
+
+
+def campaign_figures(campaign: Campaign, confirmed: int | None = None) -> CampaignFigures:
+    """The full figures of one campaign."""
+    if confirmed is None:
+        confirmed = counting.signature_counts([campaign.id])[campaign.id]
+    start_of_today = datetime.combine(utcnow().date(), time.min, tzinfo=timezone.utc)
+
+    def count(*conditions) -> int:
+        return db.session.scalar(db.select(func.count()).select_from(Signature).where(*conditions)) or 0
+
+    counties, outside = signers_by_county(campaign.id)
+    return CampaignFigures(
+        campaign=campaign,
+        confirmed=confirmed,
+        pending=count(Signature.campaign_id == campaign.id, Signature.status == "pending"),
+        today=count(
+            Signature.campaign_id == campaign.id,
+            Signature.status == "confirmed",
+            Signature.confirmed_at >= start_of_today,
+        ),
+        endorsements_waiting=db.session.scalar(
+            db.select(func.count()).select_from(Endorsement).where(
+                Endorsement.campaign_id == campaign.id, Endorsement.status == "confirmed"
+            )
+        )
+        or 0,
+        per_day=signatures_per_day(campaign.id),
+        counties=counties,
+        outside_new_york=outside,
+    )
+
+
+def overview() -> Overview:
+    """The dashboard's figures: campaigns not archived (open ones first), goals, the review queue."""
+    order = func.coalesce(
+        db.case((Campaign.status == "open", 0), (Campaign.status == "draft", 1), else_=2), 2
+    )
+    campaigns = list(
+        db.session.scalars(db.select(Campaign).where(Campaign.status != "archived").order_by(order, Campaign.id.desc()))
+    )
+    counts = counting.signature_counts([c.id for c in campaigns])
+    goals = list(db.session.scalars(db.select(Goal).order_by(Goal.position)))
+    pledges = counting.pledge_counts([g.id for g in goals])
+    figures = [campaign_figures(c, counts[c.id]) for c in campaigns]
+    return Overview(
+        campaigns=figures,
+        goals=[GoalFigures(goal=g, pledges=pledges[g.id]) for g in goals],
+        endorsements_waiting=db.session.scalar(
+            db.select(func.count()).select_from(Endorsement).where(Endorsement.status == "confirmed")
+        )
+        or 0,
+    )

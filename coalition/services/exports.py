@@ -1,0 +1,404 @@
+"""CSV exports of signatories, pledges and endorsements.
+
+Exports are streamed: rows are read in chunks of ``CHUNK_ROWS`` by keyset pagination
+(``id > last id``) as plain column tuples, so no ORM object piles up in the session
+and memory stays flat whatever the size. The CSV is UTF-8 with a byte-order mark
+(Excel then reads accented names correctly), quoted as RFC 4180 says, lines ending
+in CRLF, and every cell that a spreadsheet would read as a formula is neutralised.
+Each export is written to the audit log: who, what, which filters, how many rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import func, update
+
+from coalition.database import write_intent
+from coalition.extensions import db
+from coalition.models import AuditEntry, Campaign, Endorsement, Goal, Organization, Pledge, PledgeAction, Signature
+from coalition.models.pledges import pledge_action_choices
+from coalition.services import audit_log
+
+#: Rows read from the database at a time.
+CHUNK_ROWS = 1000
+#: Characters that make a spreadsheet treat a cell as a formula (or split it into one).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+BOM = "\ufeff"
+
+SIGNATURE_STATUSES = ("confirmed", "pending", "invalidated", "all")
+PLEDGE_STATUSES = ("confirmed", "pending", "invalidated", "all")
+ENDORSEMENT_STATUSES = ("verified", "confirmed", "submitted", "rejected", "withdrawn", "all")
+
+
+@dataclass(frozen=True)
+class ExportFilters:
+    """Which rows an export holds; the defaults give confirmed rows only."""
+
+    status: str = "confirmed"
+    #: First and last day (inclusive, UTC) of signing / pledging / endorsing.
+    date_from: date | None = None
+    date_to: date | None = None
+    #: Only signers who consented to be emailed updates.
+    consented_only: bool = False
+    #: Only signers in this county (as derived from their ZIP code), e.g. "Kings County".
+    county: str | None = None
+
+    def as_details(self) -> dict:
+        """The filters as plain values, for the audit log."""
+        return {
+            "status": self.status,
+            "from": self.date_from.isoformat() if self.date_from else None,
+            "to": self.date_to.isoformat() if self.date_to else None,
+            "consented_only": self.consented_only,
+            "county": self.county,
+        }
+
+
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
+
+
+def neutralize(value: object) -> str:
+    """A cell's text, prefixed with ``'`` when a spreadsheet would run it as a formula."""
+    if value.__class__ is str:  # the common case first: exports run this millions of times
+        return "'" + value if value[:1] in _FORMULA_FIRST else value  # type: ignore[return-value]
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    text = str(value)
+    return "'" + text if text[:1] in _FORMULA_FIRST else text
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+
+
+@dataclass
+class Export:
+    """One export: its header, its rows in chunks, and what the audit log says of it."""
+
+    kind: str
+    subject: str
+    filename: str
+    header: list[str]
+    filters: ExportFilters
+    #: The SELECT of the rows' columns; its first column is the id paginated on.
+    statement: object
+    id_column: object
+    #: Turns a chunk of rows into CSV rows (adds what needs a second query).
+    shape: Callable[[list], list[list]] = field(default=lambda rows: [list(row[1:]) for row in rows])
+
+    def count(self) -> int:
+        """How many rows the export will have."""
+        return db.session.scalar(db.select(func.count()).select_from(self.statement.subquery())) or 0
+
+    def row_chunks(self) -> Iterator[list[list]]:
+        """The rows, ``CHUNK_ROWS`` at a time, in id order."""
+        last_id = 0
+        while True:
+            rows = db.session.execute(
+                self.statement.where(self.id_column > last_id).order_by(self.id_column).limit(CHUNK_ROWS)
+            ).all()
+            if not rows:
+                return
+            last_id = rows[-1][0]
+            yield self.shape(rows)
+
+
+def _apply_common(stmt, created_column, status_column, filters: ExportFilters):
+    if filters.status != "all":
+        stmt = stmt.where(status_column == filters.status)
+    if filters.date_from:
+        stmt = stmt.where(created_column >= _day_start(filters.date_from))
+    if filters.date_to:
+        stmt = stmt.where(created_column < _day_start(filters.date_to + timedelta(days=1)))
+    return stmt
+
+
+SIGNATURE_HEADER = [
+    "campaign",
+    "signature_id",
+    "status",
+    "source",
+    "full_name",
+    "email",
+    "zip_code",
+    "city",
+    "county",
+    "state",
+    "country",
+    "wants_updates",
+    "updates_consented_at",
+    "show_publicly",
+    "comment",
+    "language",
+    "signed_at",
+    "confirmed_at",
+    "paper_source",
+    "invalidated_at",
+    "invalidation_reason",
+]
+
+
+def signatures_export(campaign: Campaign | None, filters: ExportFilters) -> Export:
+    """Signatories of one campaign, or of every campaign when ``campaign`` is None."""
+    if filters.status not in SIGNATURE_STATUSES:
+        raise ValueError("unknown status")
+    stmt = db.select(
+        Signature.id,
+        Campaign.slug,
+        Signature.id,
+        Signature.status,
+        Signature.source,
+        Signature.full_name,
+        Signature.email,
+        Signature.zip_code,
+        Signature.city,
+        Signature.county,
+        Signature.state,
+        Signature.country,
+        Signature.wants_updates,
+        Signature.updates_consented_at,
+        Signature.show_publicly,
+        Signature.comment,
+        Signature.language,
+        Signature.created_at,
+        Signature.confirmed_at,
+        Signature.paper_source,
+        Signature.invalidated_at,
+        Signature.invalidation_reason,
+    ).join(Campaign, Campaign.id == Signature.campaign_id)
+    if campaign is not None:
+        stmt = stmt.where(Signature.campaign_id == campaign.id)
+    stmt = _apply_common(stmt, Signature.created_at, Signature.status, filters)
+    if filters.consented_only:
+        stmt = stmt.where(Signature.wants_updates.is_(True))
+    if filters.county:
+        stmt = stmt.where(func.lower(Signature.county) == filters.county.strip().lower())
+    slug = campaign.slug if campaign else "all-campaigns"
+    return Export(
+        kind="signatures",
+        subject=f"campaign:{campaign.id}" if campaign else "campaign:all",
+        filename=f"signatures-{slug}-{date.today().isoformat()}.csv",
+        header=SIGNATURE_HEADER,
+        filters=filters,
+        statement=stmt,
+        id_column=Signature.id,
+    )
+
+
+PLEDGE_HEADER = [
+    "goal",
+    "pledge_id",
+    "status",
+    "full_name",
+    "email",
+    "zip_code",
+    "city",
+    "county",
+    "state",
+    "country",
+    "actions",
+    "message",
+    "language",
+    "pledged_at",
+    "confirmed_at",
+    "with_signature_id",
+]
+
+
+def _pledge_rows(rows: list) -> list[list]:
+    ids = [row[0] for row in rows]
+    actions: dict[int, list[str]] = {pledge_id: [] for pledge_id in ids}
+    choices = db.session.execute(
+        db.select(pledge_action_choices.c.pledge_id, PledgeAction.key)
+        .join(PledgeAction, PledgeAction.id == pledge_action_choices.c.action_id)
+        .where(pledge_action_choices.c.pledge_id.in_(ids))
+        .order_by(PledgeAction.position)
+    )
+    for pledge_id, key in choices:
+        actions[pledge_id].append(key)
+    shaped = []
+    for row in rows:
+        values = list(row[1:])
+        values.insert(10, "; ".join(actions[row[0]]))
+        shaped.append(values)
+    return shaped
+
+
+def pledges_export(goal: Goal | None, filters: ExportFilters) -> Export:
+    """Pledges for one goal, or for every goal when ``goal`` is None."""
+    if filters.status not in PLEDGE_STATUSES:
+        raise ValueError("unknown status")
+    stmt = db.select(
+        Pledge.id,
+        Goal.slug,
+        Pledge.id,
+        Pledge.status,
+        Pledge.full_name,
+        Pledge.email,
+        Pledge.zip_code,
+        Pledge.city,
+        Pledge.county,
+        Pledge.state,
+        Pledge.country,
+        Pledge.message,
+        Pledge.language,
+        Pledge.created_at,
+        Pledge.confirmed_at,
+        Pledge.signature_id,
+    ).join(Goal, Goal.id == Pledge.goal_id)
+    if goal is not None:
+        stmt = stmt.where(Pledge.goal_id == goal.id)
+    stmt = _apply_common(stmt, Pledge.created_at, Pledge.status, filters)
+    if filters.county:
+        stmt = stmt.where(func.lower(Pledge.county) == filters.county.strip().lower())
+    slug = goal.slug if goal else "all-goals"
+    return Export(
+        kind="pledges",
+        subject=f"goal:{goal.id}" if goal else "goal:all",
+        filename=f"pledges-{slug}-{date.today().isoformat()}.csv",
+        header=PLEDGE_HEADER,
+        filters=filters,
+        statement=stmt,
+        id_column=Pledge.id,
+        shape=_pledge_rows,
+    )
+
+
+ENDORSEMENT_HEADER = [
+    "campaign",
+    "endorsement_id",
+    "status",
+    "organization",
+    "organization_domain",
+    "organization_website",
+    "organization_type",
+    "organization_locality",
+    "contact_name",
+    "contact_role",
+    "contact_email",
+    "contact_phone",
+    "statement",
+    "public_consent",
+    "display_name",
+    "display_statement",
+    "submitted_at",
+    "confirmed_at",
+    "reviewed_at",
+    "rejection_reason",
+]
+
+
+def endorsements_export(campaign: Campaign | None, filters: ExportFilters) -> Export:
+    """Endorsements of one campaign, or of every campaign when ``campaign`` is None."""
+    if filters.status not in ENDORSEMENT_STATUSES:
+        raise ValueError("unknown status")
+    stmt = (
+        db.select(
+            Endorsement.id,
+            Campaign.slug,
+            Endorsement.id,
+            Endorsement.status,
+            Organization.name,
+            Organization.domain,
+            Organization.website,
+            Organization.org_type,
+            Organization.locality,
+            Endorsement.contact_name,
+            Endorsement.contact_role,
+            Endorsement.contact_email,
+            Endorsement.contact_phone,
+            Endorsement.statement,
+            Endorsement.public_consent,
+            Endorsement.display_name,
+            Endorsement.display_statement,
+            Endorsement.submitted_at,
+            Endorsement.confirmed_at,
+            Endorsement.reviewed_at,
+            Endorsement.rejection_reason,
+        )
+        .join(Campaign, Campaign.id == Endorsement.campaign_id)
+        .join(Organization, Organization.id == Endorsement.organization_id)
+    )
+    if campaign is not None:
+        stmt = stmt.where(Endorsement.campaign_id == campaign.id)
+    stmt = _apply_common(stmt, Endorsement.submitted_at, Endorsement.status, filters)
+    slug = campaign.slug if campaign else "all-campaigns"
+    return Export(
+        kind="endorsements",
+        subject=f"campaign:{campaign.id}" if campaign else "campaign:all",
+        filename=f"endorsements-{slug}-{date.today().isoformat()}.csv",
+        header=ENDORSEMENT_HEADER,
+        filters=filters,
+        statement=stmt,
+        id_column=Endorsement.id,
+    )
+
+
+def _write_audit_entry(export: Export, actor_id: int | None, via: str) -> int:
+    # End the read transaction first: on SQLite a reader that starts writing can fail.
+    db.session.commit()
+    with write_intent():
+        entry = audit_log.record(
+            f"export.{export.kind}",
+            actor_id=actor_id,
+            subject=export.subject,
+            details={**export.filters.as_details(), "via": via, "rows": None, "completed": False},
+        )
+        db.session.commit()
+    return entry.id
+
+
+def _finish_audit_entry(entry_id: int, rows: int, completed: bool) -> None:
+    db.session.commit()
+    with write_intent():
+        entry = db.session.get(AuditEntry, entry_id)
+        details = {**entry.details, "rows": rows, "completed": completed}
+        db.session.execute(update(AuditEntry).where(AuditEntry.id == entry_id).values(details=details))
+        db.session.commit()
+
+
+def stream_csv(
+    export: Export, actor_id: int | None, via: str = "web", on_rows: Callable[[int], None] | None = None
+) -> Iterator[str]:
+    """The export as CSV text chunks; writes its audit entry before the first and after the last.
+
+    An export cut short (the download interrupted) is recorded with ``completed: false``.
+    """
+    entry_id = _write_audit_entry(export, actor_id, via)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    written = 0
+    completed = False
+    try:
+        writer.writerow(export.header)
+        yield BOM + buffer.getvalue()
+        for chunk in export.row_chunks():
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerows([neutralize(value) for value in row] for row in chunk)
+            written += len(chunk)
+            yield buffer.getvalue()
+            if on_rows:
+                on_rows(len(chunk))
+        completed = True
+    finally:
+        _finish_audit_entry(entry_id, written, completed)
+
+
+def counties_with_signatures() -> list[str]:
+    """The counties signers live in, for the export filter's choices."""
+    return [
+        county
+        for county in db.session.scalars(
+            db.select(Signature.county).where(Signature.county.is_not(None), Signature.county != "").distinct().order_by(Signature.county)
+        )
+    ]

@@ -1,0 +1,209 @@
+"""Creating and editing campaigns (with a preview), their status, and the goals' text and pledge actions."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from coalition.errors import redisplay_form_on_csrf_error
+from coalition.extensions import db
+from coalition.forms.staff import CampaignForm, ConfirmForm, GoalForm, PledgeActionForm
+from coalition.models import Campaign, Goal, PledgeAction
+from coalition.services import campaign_editing as editing
+from coalition.services import counting
+from coalition.web.staff import bp
+
+# The filter the public campaign page can switch to from ``paragraphs``.
+
+
+def _goal_choices() -> list[SelectChoice]:
+    return [SelectChoice(g.slug, g.title) for g in db.session.scalars(db.select(Goal).order_by(Goal.position))]
+
+
+def _start(day):
+    return datetime.combine(day, time.min, tzinfo=timezone.utc) if day else None
+
+
+def _data(form: CampaignForm) -> editing.CampaignData:
+    return editing.CampaignData(
+        slug=form.slug.data or "",
+        title=form.title.data or "",
+        summary=form.summary.data or "",
+        body=form.body.data or "",
+        target=form.target.data or 0,
+        opens_at=_start(form.opens_on.data),
+        # "Closes after" a day: signing ends at the end of that day.
+        closes_at=_start(form.closes_on.data + timedelta(days=1)) if form.closes_on.data else None,
+        title_es=form.title_es.data or "",
+        summary_es=form.summary_es.data or "",
+        body_es=form.body_es.data or "",
+        goal_slugs=list(form.goals.data or []),
+    )
+
+
+def _form_for(campaign: Campaign | None) -> CampaignForm:
+    if request.method == "POST" or campaign is None:
+        form = CampaignForm()
+    else:
+        # No ``obj=``: WTForms would prefer ``campaign.goals`` (Goal objects) to the slugs given here.
+        form = CampaignForm(
+            **{name: getattr(campaign, name) for name in ("title", "slug", "summary", "body", "target", "title_es", "summary_es", "body_es")},
+            opens_on=campaign.opens_at.date() if campaign.opens_at else None,
+            closes_on=(campaign.closes_at - timedelta(seconds=1)).date() if campaign.closes_at else None,
+            goals=[g.slug for g in campaign.goals],
+        )
+    form.goals.choices = _goal_choices()
+    return form
+
+
+def _save(form: CampaignForm, campaign: Campaign | None):
+    """Preview, or save; returns a response to send, or None to show the form again."""
+    if not form.validate_on_submit() or request.form.get("action") == "preview":
+        return None
+    try:
+        if campaign is None:
+            campaign = editing.create_campaign(current_user.id, _data(form))
+        else:
+            editing.update_campaign(campaign.id, current_user.id, _data(form))
+    except editing.CampaignError as exc:
+        db.session.rollback()
+        target = getattr(form, exc.field, None) if exc.field else None
+        (target.errors if target is not None else form.form_errors).append(str(exc))
+        return None
+    db.session.commit()
+    flash(_("Campaign saved."), "success")
+    return redirect(url_for("staff.edit_campaign", campaign_id=campaign.id))
+
+
+@bp.get("/campaigns")
+def campaigns():
+    """Every campaign with its status and the actions it allows."""
+    items = editing.all_campaigns()
+    return render_template(
+        "staff/campaigns.html",
+        campaigns=items,
+        counts=counting.signature_counts([c.id for c in items]),
+        actions=editing.STATUS_ACTIONS,
+        button_form=ConfirmForm(),
+    )
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+def new_campaign():
+    """Create a campaign (a draft until opened)."""
+    form = _form_for(None)
+    return _save(form, None) or render_template(
+        "staff/campaign_form.html", form=form, campaign=None, preview=request.form.get("action") == "preview"
+    )
+
+
+@bp.route("/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
+def edit_campaign(campaign_id: int):
+    """Edit a campaign's text, target, dates and goals; preview before saving."""
+    campaign = db.get_or_404(Campaign, campaign_id)
+    form = _form_for(campaign)
+    return _save(form, campaign) or render_template(
+        "staff/campaign_form.html",
+        form=form,
+        campaign=campaign,
+        preview=request.form.get("action") == "preview" or request.args.get("preview") == "1",
+        actions=editing.STATUS_ACTIONS,
+    )
+
+
+redisplay_form_on_csrf_error("staff.new_campaign")
+redisplay_form_on_csrf_error("staff.edit_campaign")
+
+
+@bp.post("/campaigns/<int:campaign_id>/status")
+def campaign_status(campaign_id: int):
+    """Open, close, archive or unarchive a campaign."""
+    if ConfirmForm().validate_on_submit():
+        try:
+            campaign = editing.change_status(campaign_id, current_user.id, request.form.get("action", ""))
+        except editing.CampaignError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("“%(title)s” is now %(status)s.", title=campaign.title, status=campaign.status), "success")
+    if request.form.get("back") == "edit":
+        return redirect(url_for("staff.edit_campaign", campaign_id=campaign_id))
+    return redirect(url_for("staff.campaigns"))
+
+
+@bp.get("/goals")
+def goals():
+    """The coalition's goals, to edit their text and pledge actions."""
+    return render_template("staff/goals.html", goals=list(db.session.scalars(db.select(Goal).order_by(Goal.position))))
+
+
+@bp.route("/goals/<int:goal_id>", methods=["GET", "POST"])
+def edit_goal(goal_id: int):
+    """Edit a goal's text; its pledge actions are listed below with their own forms."""
+    goal = db.get_or_404(Goal, goal_id)
+    form = GoalForm(obj=None if request.method == "POST" else goal)
+    if form.validate_on_submit():
+        try:
+            editing.update_goal(
+                goal.id,
+                current_user.id,
+                editing.GoalData(
+                    title=form.title.data, summary=form.summary.data, body=form.body.data or "",
+                    title_es=form.title_es.data or "", summary_es=form.summary_es.data or "", body_es=form.body_es.data or "",
+                ),
+            )
+        except editing.CampaignError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "title").errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Goal saved."), "success")
+            return redirect(url_for("staff.edit_goal", goal_id=goal.id))
+    new_action = PledgeActionForm(formdata=None, prefix="new")
+    return render_template("staff/goal_form.html", goal=goal, form=form, new_action=new_action)
+
+
+redisplay_form_on_csrf_error("staff.edit_goal")
+
+
+@bp.post("/goals/<int:goal_id>/actions")
+def add_pledge_action(goal_id: int):
+    """Offer a new pledge action for a goal."""
+    goal = db.get_or_404(Goal, goal_id)
+    form = PledgeActionForm(prefix="new")
+    if form.validate_on_submit():
+        try:
+            editing.add_pledge_action(goal.id, current_user.id, form.label.data, form.label_es.data or "")
+        except editing.CampaignError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Action added."), "success")
+    else:
+        flash(_("Write the action."), "error")
+    return redirect(url_for("staff.edit_goal", goal_id=goal.id) + "#actions")
+
+
+@bp.post("/goals/actions/<int:action_id>")
+def edit_pledge_action(action_id: int):
+    """Reword or retire a pledge action."""
+    action = db.get_or_404(PledgeAction, action_id)
+    form = PledgeActionForm(prefix=f"a{action.id}")
+    if form.validate_on_submit():
+        try:
+            editing.update_pledge_action(action.id, current_user.id, form.label.data, form.label_es.data or "", form.active.data)
+        except editing.CampaignError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Action saved."), "success")
+    else:
+        flash(_("Write the action."), "error")
+    return redirect(url_for("staff.edit_goal", goal_id=action.goal_id) + "#actions")
