@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres security-check install install-dev clean
+.PHONY: run test test-sqlite test-postgres security-check translations translations-update install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,3 +55,13 @@ test-postgres: install-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+## Spanish: `make translations-update` extracts new strings into the catalog; translate them
+## in coalition/translations/es/LC_MESSAGES/messages.po, then `make translations` compiles it
+## (the compiled messages.mo is committed, so the site needs no build step).
+translations-update: install-dev
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o coalition/translations/messages.pot .
+	$(BIN)/pybabel update -i coalition/translations/messages.pot -d coalition/translations -l es --no-fuzzy-matching
+
+translations: install-dev
+	$(BIN)/pybabel compile -d coalition/translations -l es
