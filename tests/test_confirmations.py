@@ -71,7 +71,9 @@ def test_confirmation_email_is_in_the_supporters_language(mail_app, smtp_server,
     confirmations.queue_confirmation_email("rosa@example.org", "es", [signature])
     db.session.commit()
     mail.wake_sender()
-    assert smtp_server.messages[0]["Subject"]  # translated once the Spanish catalog exists
+    message = smtp_server.messages[0]
+    assert message["Subject"] == "Por favor, confirme su firma"
+    assert "Hola" in message.get_content()
 
 
 def test_tampered_and_expired_links(client, make_campaign, monkeypatch):
