@@ -42,3 +42,7 @@ class ScrubbingLogger(Logger):
 
 
 logger_class = ScrubbingLogger
+
+# The site does not use gunicorn's control socket, and its one default path in the home
+# directory would be fought over by several servers on one machine.
+control_socket_disable = True
