@@ -40,7 +40,8 @@ def check_phone(form, field) -> None:
         return
     digits = sum(ch.isdigit() for ch in field.data)
     if not _PHONE_CHARACTERS.match(field.data) or digits < 7 or digits > 20:
-        raise ValidationError(_l("Enter a phone number such as 212-254-5700, or leave it empty."))
+        # Non-breaking hyphens (U+2011): the example number never splits across two lines.
+        raise ValidationError(_l("Enter a phone number such as 212\u2011254\u20115700, or leave it empty."))
 
 
 def _max(length: int):

@@ -3,9 +3,13 @@
   "use strict";
 
   // Move focus to an error summary, so screen reader and keyboard users hear it first.
+  // Wait for "load": a form re-shown at an address ending in #sign or #pledge is
+  // scrolled to that section once the page has loaded, and that would take the focus away.
   var summary = document.getElementById("error-summary");
   if (summary) {
-    summary.focus();
+    window.addEventListener("load", function () {
+      summary.focus();
+    });
   }
 
   // "Copy link" buttons: copy the address they carry.

@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,15 +143,18 @@ def live_mailbox() -> Iterator[_MailCollector]:
         controller.stop()
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory, live_mailbox) -> Iterator[LiveServer]:
-    """The real site under gunicorn, with a migrated database, the content and the demo campaigns."""
-    workdir = tmp_path_factory.mktemp("live-server")
+@contextmanager
+def running_live_server(workdir: Path, mailbox: _MailCollector, workers: int = 2, **settings: str) -> Iterator[LiveServer]:
+    """Start the site under gunicorn with a migrated database, the content and the demo campaigns.
+
+    ``settings`` are more environment variables for it (``COALITION_SIGN_RATE_LIMIT="2 per minute"``);
+    the server stops when the ``with`` block ends.
+    """
     port = free_port()
     server = LiveServer(
         url=f"http://127.0.0.1:{port}",
-        env=live_server_environment(port, workdir, live_mailbox.url),
-        mailbox=live_mailbox,
+        env=dict(live_server_environment(port, workdir, mailbox.url), **settings),
+        mailbox=mailbox,
         log_path=workdir / "gunicorn.log",
     )
     server.flask("db", "upgrade")
@@ -158,7 +162,7 @@ def live_server(tmp_path_factory, live_mailbox) -> Iterator[LiveServer]:
     server.flask("seed-demo")
     with server.log_path.open("wb") as log:
         server.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "app:app"],
+            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "app:app"],
             env=server.env,
             cwd=PROJECT_ROOT,
             stdout=log,
@@ -174,6 +178,24 @@ def live_server(tmp_path_factory, live_mailbox) -> Iterator[LiveServer]:
         except subprocess.TimeoutExpired:
             server.process.kill()
             server.process.wait()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, live_mailbox) -> Iterator[LiveServer]:
+    """The real site under gunicorn, with a migrated database, the content and the demo campaigns."""
+    # Every test comes from 127.0.0.1: generous limits, so the shared server never throttles
+    # a journey (the limits themselves are tested on a server of their own).
+    generous = "600 per minute"
+    with running_live_server(
+        tmp_path_factory.mktemp("live-server"),
+        live_mailbox,
+        COALITION_SIGN_RATE_LIMIT=generous,
+        COALITION_PLEDGE_RATE_LIMIT=generous,
+        COALITION_ENDORSE_RATE_LIMIT=generous,
+        COALITION_CONFIRM_RATE_LIMIT=generous,
+        COALITION_CONFIRMATION_EMAIL_RATE_LIMIT=generous,
+    ) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

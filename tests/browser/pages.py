@@ -30,6 +30,8 @@ PUBLIC_PAGES: dict[str, tuple[str, int]] = {
     "campaigns": ("/campaigns", 200),
     "campaign-open": (f"/campaigns/{OPEN_CAMPAIGN}", 200),
     "campaign-closed": (f"/campaigns/{CLOSED_CAMPAIGN}", 200),
+    "endorse": (f"/campaigns/{OPEN_CAMPAIGN}/endorse", 200),
+    "endorsements": ("/endorsements", 200),
     **{f"goal-{slug}": (f"/goals/{slug}", 200) for slug in goal_slugs()},
     "about": ("/about", 200),
     "contact": ("/contact", 200),
