@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres security-check translations translations-update install install-dev clean
+.PHONY: run test test-sqlite test-postgres security-check translations translations-update install install-dev bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,16 @@ test-postgres: install-dev
 	else \
 		echo "PostgreSQL not reachable at $(TEST_POSTGRES_URL): skipping the PostgreSQL run"; \
 	fi
+
+## make bench: the benchmarks in bench/ (never part of make test): about 10 minutes;
+## BENCH_QUICK=1 make bench for a one-minute smoke run. See bench/README.md.
+$(VENV)/.installed-bench: bench/requirements.txt | $(VENV)/.installed-dev
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench: install-dev $(VENV)/.installed-bench
+	@command -v sqlite3 >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get install -y -q sqlite3; } || echo "sqlite3 not installed: the export baseline will fail"
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -23,7 +23,7 @@ from email.utils import make_msgid
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, current_app
-from sqlalchemy import or_, update
+from sqlalchemy import delete, or_, update
 
 from coalition.database import write_intent
 from coalition.extensions import db
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: How long a sender may take with one message before another may claim it.
 CLAIM_SECONDS = 120
+#: Messages claimed and recorded together (see ``send_pending_mail``).
+BATCH_SIZE = 50
 #: Delay before the n-th retry: 1, 2, 4 ... minutes, at most an hour.
 MAX_BACKOFF_SECONDS = 3600
 
@@ -45,7 +47,8 @@ def queue_mail(to_address: str, subject: str, body_text: str) -> OutgoingMail:
     return message
 
 
-def _build_message(row: OutgoingMail, sender: str) -> EmailMessage:
+def _build_message(row, sender: str) -> EmailMessage:
+    """The message for a queued row (anything with to_address, subject and body_text)."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = row.to_address
@@ -86,65 +89,132 @@ def _deliver(message: EmailMessage, row_id: int) -> None:
         client.send_message(message)
 
 
-def _claim(row_id: int) -> bool:
-    """Claim a due message for this process; False if another sender has it."""
+def _claim_due(limit: int) -> list:
+    """Claim up to ``limit`` due messages for this process, in one write transaction.
+
+    Each claim is a conditional update, so two senders never hold the same message;
+    the messages' contents are read in the same transaction, as plain rows.
+    """
     now = utcnow()
+    db.session.rollback()  # a read transaction left open could not take the write lock
     with write_intent():
-        result = db.session.execute(
-            update(OutgoingMail)
-            .where(
-                OutgoingMail.id == row_id,
-                OutgoingMail.next_attempt_at <= now,
-                or_(OutgoingMail.locked_until.is_(None), OutgoingMail.locked_until < now),
-            )
-            .values(locked_until=now + timedelta(seconds=CLAIM_SECONDS))
+        due_ids = list(
+            db.session.execute(
+                db.select(OutgoingMail.id)
+                .where(
+                    OutgoingMail.next_attempt_at <= now,
+                    or_(OutgoingMail.locked_until.is_(None), OutgoingMail.locked_until < now),
+                )
+                .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id)
+                .limit(limit)
+            ).scalars()
         )
+        claimed = [
+            row_id
+            for row_id in due_ids
+            if db.session.execute(
+                update(OutgoingMail)
+                .where(
+                    OutgoingMail.id == row_id,
+                    OutgoingMail.next_attempt_at <= now,
+                    or_(OutgoingMail.locked_until.is_(None), OutgoingMail.locked_until < now),
+                )
+                .values(locked_until=now + timedelta(seconds=CLAIM_SECONDS))
+            ).rowcount
+            == 1
+        ]
+        rows = []
+        if claimed:
+            rows = db.session.execute(
+                db.select(
+                    OutgoingMail.id,
+                    OutgoingMail.to_address,
+                    OutgoingMail.subject,
+                    OutgoingMail.body_text,
+                    OutgoingMail.attempts,
+                )
+                .where(OutgoingMail.id.in_(claimed))
+                .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id)
+            ).all()
         db.session.commit()
-    return result.rowcount == 1
+    return rows
+
+
+def _record_batch(sent_ids: list[int], failures: list[tuple], unattempted_ids: list[int]) -> None:
+    """Remove the sent messages, schedule retries of the failed ones, release the rest."""
+    db.session.rollback()
+    with write_intent():
+        if sent_ids:
+            db.session.execute(
+                delete(OutgoingMail).where(OutgoingMail.id.in_(sent_ids)).execution_options(synchronize_session=False)
+            )
+        for row_id, attempts, delay, error in failures:
+            db.session.execute(
+                update(OutgoingMail)
+                .where(OutgoingMail.id == row_id)
+                .values(
+                    attempts=attempts,
+                    next_attempt_at=utcnow() + timedelta(seconds=delay),
+                    locked_until=None,
+                    last_error=error,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        if unattempted_ids:
+            db.session.execute(
+                update(OutgoingMail)
+                .where(OutgoingMail.id.in_(unattempted_ids))
+                .values(locked_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        db.session.commit()
 
 
 def send_pending_mail(limit: int = 100) -> tuple[int, int]:
-    """Send due messages; return (sent, failed). Failures are retried later with back-off."""
+    """Send due messages; return (sent, failed). Failures are retried later with back-off.
+
+    Messages are claimed, and afterwards removed, ``BATCH_SIZE`` at a time: two write
+    transactions per batch instead of two per message, which is what lets the queue
+    keep up with a signing rush on SQLite's single writer. A process that dies mid-batch
+    leaves its messages claimed; another sender takes them after ``CLAIM_SECONDS``
+    (so a message may, rarely, be sent twice; it is never lost).
+    """
     sender = current_app.config["MAIL_FROM"]
-    due_ids = list(
-        db.session.execute(
-            db.select(OutgoingMail.id)
-            .where(OutgoingMail.next_attempt_at <= utcnow())
-            .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id)
-            .limit(limit)
-        ).scalars()
-    )
-    db.session.rollback()
     sent = failed = 0
-    for row_id in due_ids:
-        if not _claim(row_id):
-            continue
-        row = db.session.get(OutgoingMail, row_id)
-        if row is None:
-            continue
-        try:
-            _deliver(_build_message(row, sender), row_id)
-        except (OSError, smtplib.SMTPException, ValueError) as exc:
-            failed += 1
-            # A server that refuses connections will refuse the next message too.
-            server_down = isinstance(exc, (OSError, smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected))
-            attempts = row.attempts + 1
-            delay = min(MAX_BACKOFF_SECONDS, 60 * 2 ** (attempts - 1))
-            with write_intent():
-                row.attempts = attempts
-                row.next_attempt_at = utcnow() + timedelta(seconds=delay)
-                row.locked_until = None
-                row.last_error = f"{exc.__class__.__name__}: {str(exc)[:300]}".replace(row.to_address, "<to>")
-                db.session.commit()
-            log.warning("mail %s not sent (attempt %s), retrying in %ss: %s", row_id, attempts, delay, exc.__class__.__name__)
+    server_down = False
+    while not server_down and sent + failed < limit:
+        batch = _claim_due(min(BATCH_SIZE, limit - sent - failed))
+        if not batch:
+            break
+        sent_ids: list[int] = []
+        failures: list[tuple] = []
+        unattempted: list[int] = []
+        for row in batch:
             if server_down:
-                break
-            continue
-        with write_intent():
-            db.session.delete(row)
-            db.session.commit()
-        sent += 1
+                unattempted.append(row.id)
+                continue
+            try:
+                _deliver(_build_message(row, sender), row.id)
+            except (OSError, smtplib.SMTPException, ValueError) as exc:
+                failed += 1
+                # A server that refuses connections will refuse the next message too.
+                server_down = isinstance(exc, (OSError, smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected))
+                attempts = row.attempts + 1
+                delay = min(MAX_BACKOFF_SECONDS, 60 * 2 ** (attempts - 1))
+                error = f"{exc.__class__.__name__}: {str(exc)[:300]}".replace(row.to_address, "<to>")
+                failures.append((row.id, attempts, delay, error))
+                log.warning("mail %s not sent (attempt %s), retrying in %ss: %s", row.id, attempts, delay, exc.__class__.__name__)
+                continue
+            sent_ids.append(row.id)
+            sent += 1
+        _record_batch(sent_ids, failures, unattempted)
+        if len(batch) < BATCH_SIZE:
+            break
     return sent, failed
+
+
+#: Messages the background sender handles before looking for more.
+SENDER_PASS = 100
 
 
 class _BackgroundSender:
@@ -169,7 +239,9 @@ class _BackgroundSender:
             self._wake.clear()
             with app.app_context():
                 try:
-                    send_pending_mail()
+                    # A full pass may have left more behind (a rush): go on until the queue is short.
+                    while sum(send_pending_mail(limit=SENDER_PASS)) >= SENDER_PASS:
+                        pass
                 except Exception:  # keep the thread alive; the next wake retries
                     log.exception("mail sender failed")
                 finally:

@@ -68,3 +68,36 @@ def test_send_pending_mail_command(mail_app, smtp_server):
     result = mail_app.test_cli_runner().invoke(args=["send-pending-mail"])
     assert "1 sent, 0 failed" in result.output
     assert len(smtp_server.messages) == 1
+
+
+def test_sending_survives_other_writers_committing_meanwhile(app, monkeypatch):
+    # A signing rush: while the sender delivers, other requests commit new rows. The
+    # sender must not be left in a stale read transaction that then fails to write.
+    for n in range(3):
+        mail.queue_mail(f"rush{n}@example.org", "Please confirm", "Click the link.")
+    db.session.commit()
+    deliver = mail._deliver
+
+    def deliver_while_others_write(message, row_id):
+        with db.engine.connect() as other:
+            other.execute(
+                db.insert(OutgoingMail).values(to_address="other@example.org", subject="Other", body_text="x")
+            )
+            other.commit()
+        deliver(message, row_id)
+
+    monkeypatch.setattr(mail, "_deliver", deliver_while_others_write)
+    assert mail.send_pending_mail(limit=3) == (3, 0)
+    left = db.session.scalars(db.select(OutgoingMail.to_address)).all()
+    assert left == ["other@example.org"] * 3
+
+
+def test_a_long_queue_goes_out_in_batches_up_to_the_limit(app):
+    for n in range(mail.BATCH_SIZE * 2 + 5):
+        mail.queue_mail(f"many{n}@example.org", "Hello", "Body")
+    db.session.commit()
+    assert mail.send_pending_mail(limit=mail.BATCH_SIZE + 10) == (mail.BATCH_SIZE + 10, 0)
+    assert mail.send_pending_mail() == (mail.BATCH_SIZE - 5, 0)
+    assert db.session.scalar(db.select(db.func.count(OutgoingMail.id))) == 0
+    files = list((__import__("pathlib").Path(app.config["OUTBOX_DIR"])).glob("*.eml"))
+    assert len(files) == mail.BATCH_SIZE * 2 + 5

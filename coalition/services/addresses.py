@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -55,6 +56,14 @@ def lookup_zip(zip_code: str) -> Place | None:
     code = zip_code.strip()[:5]
     if len(code) != 5 or not code.isdigit():
         return None
+    return _place_of(code)
+
+
+# The ZIP data never changes while the site runs, and ``zipcodes.matching`` scans the
+# whole list (milliseconds, twice per signature: the form, then the service). At most
+# about 42,000 codes exist, so the cache stays small.
+@functools.lru_cache(maxsize=50_000)
+def _place_of(code: str) -> Place | None:
     try:
         matches = zipcodes.matching(code)
     except (ValueError, TypeError):

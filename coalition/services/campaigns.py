@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import case
+from sqlalchemy.orm import joinedload
 
 from coalition.extensions import db
 from coalition.models import Campaign, Goal
@@ -42,8 +43,13 @@ def open_campaigns() -> list[Campaign]:
 
 def get_public_campaign(slug: str) -> Campaign | None:
     """The public campaign with this slug, or None (drafts and archived are not public)."""
-    stmt = db.select(Campaign).where(Campaign.slug == slug, Campaign.status.in_(PUBLIC_STATUSES))
-    return db.session.execute(stmt).scalar_one_or_none()
+    # With its goals in the same query: the sign form offers them on every view and POST.
+    stmt = (
+        db.select(Campaign)
+        .where(Campaign.slug == slug, Campaign.status.in_(PUBLIC_STATUSES))
+        .options(joinedload(Campaign.goals))
+    )
+    return db.session.execute(stmt).unique().scalar_one_or_none()
 
 
 def confirmed_counts(campaign_ids: list[int]) -> dict[int, int]:

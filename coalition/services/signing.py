@@ -201,7 +201,8 @@ def _claim_a_send(signature: Signature) -> bool:
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed:
-        db.session.refresh(signature)
+        # Read back only if something asks (a refresh here cost a query per signature).
+        db.session.expire(signature, ["confirmation_sends", "last_confirmation_sent_at"])
     return bool(claimed)
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks of the coalition site against minimal baselines (see bench/README.md)."""
