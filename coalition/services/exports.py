@@ -1,8 +1,8 @@
 """CSV exports of signatories, pledges and endorsements.
 
-Exports are streamed: rows are read in chunks of ``CHUNK_ROWS`` by keyset pagination
-(``id > last id``) as plain column tuples, so no ORM object piles up in the session
-and memory stays flat whatever the size. The CSV is UTF-8 with a byte-order mark
+Exports are streamed: one query, read ``CHUNK_ROWS`` rows at a time (a server-side
+cursor on PostgreSQL) as plain column tuples with timestamps already formatted by the
+database, so no ORM object piles up in the session and memory stays flat whatever the size. The CSV is UTF-8 with a byte-order mark
 (Excel then reads accented names correctly), quoted as RFC 4180 says, lines ending
 in CRLF, and every cell that a spreadsheet would read as a formula is neutralised.
 Each export is written to the audit log: who, what, which filters, how many rows.
@@ -16,12 +16,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import func, update
+from sqlalchemy import String, func, type_coerce, update
 
 from coalition.database import write_intent
 from coalition.extensions import db
 from coalition.models import AuditEntry, Campaign, Endorsement, Goal, Organization, Pledge, PledgeAction, Signature
 from coalition.models.pledges import pledge_action_choices
+from coalition.models.types import UTCDateTime
 from coalition.services import audit_log
 
 #: Rows read from the database at a time.
@@ -76,6 +77,23 @@ def neutralize(value: object) -> str:
     return "'" + text if text[:1] in _FORMULA_FIRST else text
 
 
+def _timestamp(column):
+    """The column as "YYYY-MM-DD HH:MM:SS" text in UTC, formatted by the database.
+
+    Formatting in SQL skips parsing a datetime object per cell in Python, which
+    dominated the time of large exports.
+    """
+    if db.engine.dialect.name == "postgresql":
+        return type_coerce(func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24:MI:SS"), String)
+    # SQLite keeps UTC times as "YYYY-MM-DD HH:MM:SS.ffffff" text.
+    return type_coerce(func.substr(type_coerce(column, String), 1, 19), String)
+
+
+def _columns(*columns):
+    """The columns to select, with every timestamp formatted by ``_timestamp``."""
+    return [_timestamp(column) if isinstance(column.type, UTCDateTime) else column for column in columns]
+
+
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.utc)
 
@@ -100,15 +118,15 @@ class Export:
         return db.session.scalar(db.select(func.count()).select_from(self.statement.subquery())) or 0
 
     def row_chunks(self) -> Iterator[list[list]]:
-        """The rows, ``CHUNK_ROWS`` at a time, in id order."""
-        last_id = 0
-        while True:
-            rows = db.session.execute(
-                self.statement.where(self.id_column > last_id).order_by(self.id_column).limit(CHUNK_ROWS)
-            ).all()
-            if not rows:
-                return
-            last_id = rows[-1][0]
+        """The rows, ``CHUNK_ROWS`` at a time, in id order, from one streamed query.
+
+        One query read in partitions (a server-side cursor on PostgreSQL), rather than a
+        query per chunk: it never re-scans what it has passed, and memory stays flat.
+        """
+        result = db.session.execute(
+            self.statement.order_by(self.id_column), execution_options={"yield_per": CHUNK_ROWS}
+        )
+        for rows in result.partitions():
             yield self.shape(rows)
 
 
@@ -152,28 +170,30 @@ def signatures_export(campaign: Campaign | None, filters: ExportFilters) -> Expo
     if filters.status not in SIGNATURE_STATUSES:
         raise ValueError("unknown status")
     stmt = db.select(
-        Signature.id,
-        Campaign.slug,
-        Signature.id,
-        Signature.status,
-        Signature.source,
-        Signature.full_name,
-        Signature.email,
-        Signature.zip_code,
-        Signature.city,
-        Signature.county,
-        Signature.state,
-        Signature.country,
-        Signature.wants_updates,
-        Signature.updates_consented_at,
-        Signature.show_publicly,
-        Signature.comment,
-        Signature.language,
-        Signature.created_at,
-        Signature.confirmed_at,
-        Signature.paper_source,
-        Signature.invalidated_at,
-        Signature.invalidation_reason,
+        *_columns(
+            Signature.id,
+            Campaign.slug,
+            Signature.id,
+            Signature.status,
+            Signature.source,
+            Signature.full_name,
+            Signature.email,
+            Signature.zip_code,
+            Signature.city,
+            Signature.county,
+            Signature.state,
+            Signature.country,
+            Signature.wants_updates,
+            Signature.updates_consented_at,
+            Signature.show_publicly,
+            Signature.comment,
+            Signature.language,
+            Signature.created_at,
+            Signature.confirmed_at,
+            Signature.paper_source,
+            Signature.invalidated_at,
+            Signature.invalidation_reason,
+        )
     ).join(Campaign, Campaign.id == Signature.campaign_id)
     if campaign is not None:
         stmt = stmt.where(Signature.campaign_id == campaign.id)
@@ -238,22 +258,24 @@ def pledges_export(goal: Goal | None, filters: ExportFilters) -> Export:
     if filters.status not in PLEDGE_STATUSES:
         raise ValueError("unknown status")
     stmt = db.select(
-        Pledge.id,
-        Goal.slug,
-        Pledge.id,
-        Pledge.status,
-        Pledge.full_name,
-        Pledge.email,
-        Pledge.zip_code,
-        Pledge.city,
-        Pledge.county,
-        Pledge.state,
-        Pledge.country,
-        Pledge.message,
-        Pledge.language,
-        Pledge.created_at,
-        Pledge.confirmed_at,
-        Pledge.signature_id,
+        *_columns(
+            Pledge.id,
+            Goal.slug,
+            Pledge.id,
+            Pledge.status,
+            Pledge.full_name,
+            Pledge.email,
+            Pledge.zip_code,
+            Pledge.city,
+            Pledge.county,
+            Pledge.state,
+            Pledge.country,
+            Pledge.message,
+            Pledge.language,
+            Pledge.created_at,
+            Pledge.confirmed_at,
+            Pledge.signature_id,
+        )
     ).join(Goal, Goal.id == Pledge.goal_id)
     if goal is not None:
         stmt = stmt.where(Pledge.goal_id == goal.id)
@@ -303,27 +325,29 @@ def endorsements_export(campaign: Campaign | None, filters: ExportFilters) -> Ex
         raise ValueError("unknown status")
     stmt = (
         db.select(
-            Endorsement.id,
-            Campaign.slug,
-            Endorsement.id,
-            Endorsement.status,
-            Organization.name,
-            Organization.domain,
-            Organization.website,
-            Organization.org_type,
-            Organization.locality,
-            Endorsement.contact_name,
-            Endorsement.contact_role,
-            Endorsement.contact_email,
-            Endorsement.contact_phone,
-            Endorsement.statement,
-            Endorsement.public_consent,
-            Endorsement.display_name,
-            Endorsement.display_statement,
-            Endorsement.submitted_at,
-            Endorsement.confirmed_at,
-            Endorsement.reviewed_at,
-            Endorsement.rejection_reason,
+            *_columns(
+                Endorsement.id,
+                Campaign.slug,
+                Endorsement.id,
+                Endorsement.status,
+                Organization.name,
+                Organization.domain,
+                Organization.website,
+                Organization.org_type,
+                Organization.locality,
+                Endorsement.contact_name,
+                Endorsement.contact_role,
+                Endorsement.contact_email,
+                Endorsement.contact_phone,
+                Endorsement.statement,
+                Endorsement.public_consent,
+                Endorsement.display_name,
+                Endorsement.display_statement,
+                Endorsement.submitted_at,
+                Endorsement.confirmed_at,
+                Endorsement.reviewed_at,
+                Endorsement.rejection_reason,
+            )
         )
         .join(Campaign, Campaign.id == Endorsement.campaign_id)
         .join(Organization, Organization.id == Endorsement.organization_id)
@@ -378,13 +402,21 @@ def stream_csv(
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     written = 0
     completed = False
+    first = _FORMULA_FIRST
     try:
         writer.writerow(export.header)
         yield BOM + buffer.getvalue()
         for chunk in export.row_chunks():
             buffer.seek(0)
             buffer.truncate()
-            writer.writerows([neutralize(value) for value in row] for row in chunk)
+            # neutralize() inlined for text, the common case: this runs for every cell.
+            writer.writerows(
+                [
+                    ("'" + value if value[:1] in first else value) if value.__class__ is str else neutralize(value)
+                    for value in row
+                ]
+                for row in chunk
+            )
             written += len(chunk)
             yield buffer.getvalue()
             if on_rows:
