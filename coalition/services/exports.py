@@ -123,8 +123,11 @@ class Export:
         One query read in partitions (a server-side cursor on PostgreSQL), rather than a
         query per chunk: it never re-scans what it has passed, and memory stays flat.
         """
-        result = db.session.execute(
-            self.statement.order_by(self.id_column), execution_options={"yield_per": CHUNK_ROWS}
+        # Core, not the ORM: the rows are plain tuples and need no ORM bookkeeping.
+        result = (
+            db.session.connection()
+            .execution_options(yield_per=CHUNK_ROWS)
+            .execute(self.statement.order_by(self.id_column))
         )
         for rows in result.partitions():
             yield self.shape(rows)
