@@ -23,7 +23,7 @@ from email.utils import make_msgid
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, current_app
-from sqlalchemy import or_, update
+from sqlalchemy import delete, or_, true, update
 
 from coalition.database import write_intent
 from coalition.extensions import db
@@ -86,15 +86,16 @@ def _deliver(message: EmailMessage, row_id: int) -> None:
         client.send_message(message)
 
 
-def _claim(row_id: int) -> bool:
-    """Claim a due message for this process; False if another sender has it."""
+def _claim(row_id: int, waiting_too: bool = False) -> bool:
+    """Claim a due message (or, with ``waiting_too``, any queued one); False if another sender has it."""
     now = utcnow()
+    due = true() if waiting_too else OutgoingMail.next_attempt_at <= now
     with write_intent():
         result = db.session.execute(
             update(OutgoingMail)
             .where(
                 OutgoingMail.id == row_id,
-                OutgoingMail.next_attempt_at <= now,
+                due,
                 or_(OutgoingMail.locked_until.is_(None), OutgoingMail.locked_until < now),
             )
             .values(locked_until=now + timedelta(seconds=CLAIM_SECONDS))
@@ -103,45 +104,60 @@ def _claim(row_id: int) -> bool:
     return result.rowcount == 1
 
 
-def send_pending_mail(limit: int = 100) -> tuple[int, int]:
-    """Send due messages; return (sent, failed). Failures are retried later with back-off."""
+def send_pending_mail(limit: int = 100, *, waiting_too: bool = False) -> tuple[int, int]:
+    """Send due messages; return (sent, failed). Failures are retried later with back-off.
+
+    ``waiting_too`` also sends messages still waiting out their back-off: for a person
+    who knows the mail server is back and asks for the queue to go now.
+    """
     sender = current_app.config["MAIL_FROM"]
+    query = db.select(OutgoingMail.id)
+    if not waiting_too:
+        query = query.where(OutgoingMail.next_attempt_at <= utcnow())
     due_ids = list(
-        db.session.execute(
-            db.select(OutgoingMail.id)
-            .where(OutgoingMail.next_attempt_at <= utcnow())
-            .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id)
-            .limit(limit)
-        ).scalars()
+        db.session.execute(query.order_by(OutgoingMail.next_attempt_at, OutgoingMail.id).limit(limit)).scalars()
     )
     db.session.rollback()
     sent = failed = 0
     for row_id in due_ids:
-        if not _claim(row_id):
+        if not _claim(row_id, waiting_too):
             continue
         row = db.session.get(OutgoingMail, row_id)
         if row is None:
+            db.session.rollback()
             continue
+        message = _build_message(row, sender)
+        to_address, attempts = row.to_address, row.attempts + 1
+        # End the read transaction before talking to the mail server: on SQLite a
+        # read transaction that later writes fails at once ("database is locked") if
+        # another process wrote meanwhile, which would leave the message claimed and,
+        # after a successful send, not removed (and so sent twice).
+        db.session.rollback()
         try:
-            _deliver(_build_message(row, sender), row_id)
+            _deliver(message, row_id)
         except (OSError, smtplib.SMTPException, ValueError) as exc:
             failed += 1
             # A server that refuses connections will refuse the next message too.
             server_down = isinstance(exc, (OSError, smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected))
-            attempts = row.attempts + 1
             delay = min(MAX_BACKOFF_SECONDS, 60 * 2 ** (attempts - 1))
             with write_intent():
-                row.attempts = attempts
-                row.next_attempt_at = utcnow() + timedelta(seconds=delay)
-                row.locked_until = None
-                row.last_error = f"{exc.__class__.__name__}: {str(exc)[:300]}".replace(row.to_address, "<to>")
+                db.session.execute(
+                    update(OutgoingMail)
+                    .where(OutgoingMail.id == row_id)
+                    .values(
+                        attempts=attempts,
+                        next_attempt_at=utcnow() + timedelta(seconds=delay),
+                        locked_until=None,
+                        last_error=f"{exc.__class__.__name__}: {str(exc)[:300]}".replace(to_address, "<to>"),
+                    )
+                )
                 db.session.commit()
             log.warning("mail %s not sent (attempt %s), retrying in %ss: %s", row_id, attempts, delay, exc.__class__.__name__)
             if server_down:
                 break
             continue
         with write_intent():
-            db.session.delete(row)
+            db.session.execute(delete(OutgoingMail).where(OutgoingMail.id == row_id))
             db.session.commit()
         sent += 1
     return sent, failed
