@@ -69,9 +69,19 @@ def setup_if_empty_command() -> None:
 
 @click.command("send-pending-mail")
 @click.option("--limit", default=1000, show_default=True, help="Most messages to try in this run.")
-def send_pending_mail_command(limit: int) -> None:
-    """Send queued mail now (for cron, or after the mail server was down)."""
-    sent, failed = mail.send_pending_mail(limit=limit)
+@click.option(
+    "--due-only",
+    is_flag=True,
+    help="Leave messages that are waiting out their retry back-off (for a frequent cron job).",
+)
+def send_pending_mail_command(limit: int, due_only: bool) -> None:
+    """Send queued mail now (for cron, or after the mail server was down).
+
+    Messages that failed earlier wait out a back-off before the site retries them by
+    itself; this command sends them at once, unless ``--due-only`` is given. A server
+    that is still down costs one refused connection: the run stops there.
+    """
+    sent, failed = mail.send_pending_mail(limit=limit, waiting_too=not due_only)
     click.echo(f"{sent} sent, {failed} failed (failed ones are retried later).")
     if failed:
         raise SystemExit(1)

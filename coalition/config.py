@@ -73,7 +73,9 @@ def default_config(app: Flask) -> dict:
         "BABEL_DEFAULT_LOCALE": "en",
         "LANGUAGES": ["en", "es"],
         "CONTENT_FILE": os.path.join(app.root_path, "content", "coalition.toml"),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: error messages (and so the logs) never carry the values of a
+        # statement, which may be a supporter's name or email.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         # "json" (one JSON object per line) or "text"; production defaults to json.
         "LOG_FORMAT": "",
         "LOG_LEVEL": "INFO",

@@ -7,11 +7,15 @@ from datetime import datetime, timezone
 
 from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from coalition.extensions import db, limiter
 
 log = logging.getLogger(__name__)
+
+#: When to ask a visitor to come back after the database refused a request.
+STORAGE_RETRY_AFTER_SECONDS = 120
 
 #: Endpoints whose view re-displays its own form when the CSRF check fails. Their
 #: FlaskForm validates the token again, fails, and shows the form with what the
@@ -69,6 +73,25 @@ def init_app(app: Flask) -> None:
             return {"error": error.name, "status": code}, code
         template = f"errors/{code}.html" if code in (400, 403, 404, 405, 413) else "errors/generic.html"
         return render_template(template, error=error, code=code), code
+
+    @app.errorhandler(OperationalError)
+    def _storage_unavailable(error: OperationalError):
+        # The database cannot be reached or written (disk full, read-only, locked too
+        # long): a fault of the server, not of the request. The transaction rolled back,
+        # so nothing of the request was saved; say so, and when to try again. Only the
+        # driver's own message is logged: SQL parameters may hold personal data.
+        reason = str(getattr(error, "orig", "") or error.__class__.__name__).splitlines()[0][:200]
+        log.error("database unavailable on %s %s: %s", request.method, request.endpoint, reason)
+        try:
+            db.session.rollback()
+        except Exception:  # a broken connection may refuse even this; the pool replaces it
+            log.warning("rollback failed after a database error")
+        if request.path.startswith("/api/"):
+            response = current_app.make_response(({"error": "Service Unavailable", "status": 503}, 503))
+        else:
+            response = current_app.make_response((render_template("errors/503.html"), 503))
+        response.headers["Retry-After"] = str(STORAGE_RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(Exception)
     def _server_error(error: Exception):

@@ -23,7 +23,7 @@ from email.utils import make_msgid
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, current_app
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, or_, true, update
 
 from coalition.database import write_intent
 from coalition.extensions import db
@@ -89,8 +89,8 @@ def _deliver(message: EmailMessage, row_id: int) -> None:
         client.send_message(message)
 
 
-def _claim_due(limit: int) -> list:
-    """Claim up to ``limit`` due messages for this process, in one write transaction.
+def _claim_due(limit: int, waiting_too: bool = False) -> list:
+    """Claim up to ``limit`` due messages (with ``waiting_too``, any queued ones), in one write transaction.
 
     Each claim is a conditional update, so two senders never hold the same message;
     the messages' contents are read in the same transaction, as plain rows.
@@ -102,7 +102,7 @@ def _claim_due(limit: int) -> list:
             db.session.execute(
                 db.select(OutgoingMail.id)
                 .where(
-                    OutgoingMail.next_attempt_at <= now,
+                    true() if waiting_too else OutgoingMail.next_attempt_at <= now,
                     or_(OutgoingMail.locked_until.is_(None), OutgoingMail.locked_until < now),
                 )
                 .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id)
@@ -116,7 +116,7 @@ def _claim_due(limit: int) -> list:
                 update(OutgoingMail)
                 .where(
                     OutgoingMail.id == row_id,
-                    OutgoingMail.next_attempt_at <= now,
+                    true() if waiting_too else OutgoingMail.next_attempt_at <= now,
                     or_(OutgoingMail.locked_until.is_(None), OutgoingMail.locked_until < now),
                 )
                 .values(locked_until=now + timedelta(seconds=CLAIM_SECONDS))
@@ -170,8 +170,11 @@ def _record_batch(sent_ids: list[int], failures: list[tuple], unattempted_ids: l
         db.session.commit()
 
 
-def send_pending_mail(limit: int = 100) -> tuple[int, int]:
+def send_pending_mail(limit: int = 100, *, waiting_too: bool = False) -> tuple[int, int]:
     """Send due messages; return (sent, failed). Failures are retried later with back-off.
+
+    ``waiting_too`` also sends messages still waiting out their back-off: for a person
+    who knows the mail server is back and asks for the queue to go now.
 
     Messages are claimed, and afterwards removed, ``BATCH_SIZE`` at a time: two write
     transactions per batch instead of two per message, which is what lets the queue
@@ -183,7 +186,7 @@ def send_pending_mail(limit: int = 100) -> tuple[int, int]:
     sent = failed = 0
     server_down = False
     while not server_down and sent + failed < limit:
-        batch = _claim_due(min(BATCH_SIZE, limit - sent - failed))
+        batch = _claim_due(min(BATCH_SIZE, limit - sent - failed), waiting_too)
         if not batch:
             break
         sent_ids: list[int] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 #: No inline script or style, nothing from another origin, no framing.
@@ -22,6 +22,23 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+def _form_shaped(value) -> bool:
+    return isinstance(value, str) or (isinstance(value, list) and all(isinstance(item, str) for item in value))
+
+
+def refuse_json_that_is_not_form_data() -> None:
+    """Refuse (400) a JSON body sent to a page's form unless it has the shape of form data.
+
+    Flask-WTF reads a JSON body as the form when no form was sent; a number, a list or
+    nested objects there would reach the fields' filters and fail with a 500.
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS") or not request.is_json or request.path.startswith("/api/"):
+        return
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not all(_form_shaped(value) for value in data.values()):
+        abort(400)
+
+
 def init_app(app: Flask) -> None:
     """Add the headers, and trust ``PROXY_COUNT`` proxies' forwarded headers."""
     proxy_count = int(app.config.get("PROXY_COUNT") or 0)
@@ -29,6 +46,8 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxy_count, x_proto=proxy_count, x_host=proxy_count
         )
+    # First of all, before the CSRF check: its failure page re-runs a form's view.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_json_that_is_not_form_data)
     production = app.config["ENV"] == "production"
 
     @app.after_request
