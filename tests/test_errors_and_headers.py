@@ -127,3 +127,28 @@ def test_templates_have_no_inline_script_or_style():
         text = template.read_text()
         assert "<script>" not in text and "<style" not in text and " style=" not in text, template
         assert " onclick=" not in text and "javascript:" not in text, template
+
+
+def test_a_redisplayed_form_still_runs_its_blueprints_access_checks(app_factory):
+    from flask import Blueprint
+
+    app = app_factory(WTF_CSRF_ENABLED=True)
+    private = Blueprint("private", __name__)
+
+    @private.before_request
+    def refuse():
+        abort(403)
+
+    class NameForm(FlaskForm):
+        name = StringField("Name")
+
+    @private.route("/private-form", methods=["GET", "POST"])
+    def private_form():
+        NameForm().validate_on_submit()
+        return "the private form"
+
+    app.register_blueprint(private)
+    redisplay_form_on_csrf_error("private.private_form")
+    response = app.test_client().post("/private-form", data={"name": "x", "csrf_token": "stale"})
+    assert response.status_code == 403
+    assert "the private form" not in response.get_data(as_text=True)
