@@ -51,11 +51,14 @@ def init_app(app: Flask) -> None:
         if request.endpoint in _REDISPLAY_ON_CSRF_ERROR and request.method == "POST":
             # The CSRF check runs before the blueprints' own checks (a staff login, a
             # role): run those first, so a re-displayed form never skips them.
-            for name in reversed(request.blueprints):
-                for check in current_app.before_request_funcs.get(name, ()):
-                    refused = current_app.ensure_sync(check)()
-                    if refused is not None:
-                        return refused
+            try:
+                for name in reversed(request.blueprints):
+                    for check in current_app.before_request_funcs.get(name, ()):
+                        refused = current_app.ensure_sync(check)()
+                        if refused is not None:
+                            return refused
+            except HTTPException as refusal:  # abort(403) for the wrong role
+                return current_app.handle_http_exception(refusal)
             view = current_app.view_functions[request.endpoint]
             response = current_app.make_response(view(**(request.view_args or {})))
             if response.status_code < 300:

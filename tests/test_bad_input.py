@@ -204,6 +204,10 @@ def test_a_body_over_the_size_limit_gets_the_413_page_on_every_post_route(app, c
         response = client.post(path, data={"comment": "x" * (limit + 1)})
         if response.status_code == 404:  # a link route with a made-up token: refused before reading
             continue
+        if response.status_code == 302 and rule.endpoint.startswith("staff."):
+            # A staff route sends a visitor who is not logged in to the login page, unread.
+            assert "/staff/login" in response.headers["Location"], rule.rule
+            continue
         assert response.status_code == 413, (rule.rule, response.status_code)
         assert "That was too large" in response.get_data(as_text=True)
     sign = client.post(f"/campaigns/{open_campaign}", data=sign_data(comment="x" * (limit + 1)))
