@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, request
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 
 #: Name of the cookie that remembers a visitor's choice of language.
 LANGUAGE_COOKIE = "lang"
@@ -33,7 +34,30 @@ def localized(obj, attribute: str) -> str:
     return getattr(obj, attribute)
 
 
+#: The words for the states of campaigns, signatures and endorsements, in the reader's language.
+STATUS_LABELS = {
+    "draft": _l("draft"),
+    "open": _l("open"),
+    "closed": _l("closed"),
+    "archived": _l("archived"),
+    "pending": _l("pending"),
+    "confirmed": _l("confirmed"),
+    "invalidated": _l("invalidated"),
+    "submitted": _l("submitted"),
+    "verified": _l("verified"),
+    "rejected": _l("rejected"),
+    "withdrawn": _l("withdrawn"),
+}
+
+
+def status_label(status: str) -> str:
+    """A state's name in the reader's language (the stored value if it has none)."""
+    label = STATUS_LABELS.get(status)
+    return str(label) if label is not None else status
+
+
 def init_app(app: Flask) -> None:
     """Make the language helpers available to templates."""
     app.jinja_env.filters["localized"] = localized
+    app.jinja_env.filters["status_label"] = status_label
     app.jinja_env.globals["current_language"] = current_language

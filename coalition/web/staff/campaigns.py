@@ -15,6 +15,7 @@ from coalition.forms.staff import CampaignForm, ConfirmForm, GoalForm, PledgeAct
 from coalition.models import Campaign, Goal, PledgeAction
 from coalition.services import campaign_editing as editing
 from coalition.services import counting
+from coalition.i18n import status_label
 from coalition.web.staff import bp
 
 # The filter the public campaign page can switch to from ``paragraphs``.
@@ -130,7 +131,7 @@ def campaign_status(campaign_id: int):
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash(_("“%(title)s” is now %(status)s.", title=campaign.title, status=campaign.status), "success")
+            flash(_("“%(title)s” is now %(status)s.", title=campaign.title, status=status_label(campaign.status)), "success")
     if request.form.get("back") == "edit":
         return redirect(url_for("staff.edit_campaign", campaign_id=campaign_id))
     return redirect(url_for("staff.campaigns"))
