@@ -13,7 +13,7 @@ import json
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.public_forms import GOAL, endorse_data, pledge_data, post_rules, sign_data
@@ -128,8 +128,16 @@ def test_the_endorsement_form_with_a_real_stamp_never_fails(client, open_campaig
 @EXAMPLES
 @given(token=values, method=st.sampled_from(["GET", "POST"]), kind=st.sampled_from(
     ["/confirm/", "/endorsements/confirm/", "/endorsements/withdraw/"]))
+@example(token="/0", method="GET", kind="/confirm/")
+@example(token="/0", method="POST", kind="/endorsements/withdraw/")
 def test_confirmation_links_with_any_token_never_fail(client, content, token, method, kind):
     response = client.open(kind + quote(token or "x", safe=""), method=method)
+    if response.status_code == 308:
+        # A token with a "/" makes a doubled slash, which the router merges by redirecting
+        # to the same site; the address it points to must be handled clearly too.
+        location = response.headers["Location"]
+        assert location.startswith("/") or location.startswith("http://localhost/"), location
+        response = client.open(location, method=method)
     assert response.status_code in (400, 404, 405, 410), (kind, response.status_code)
 
 
