@@ -14,12 +14,19 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings as hypothesis_settings
 
 from coalition import create_app
 from coalition.extensions import db as _db
 from coalition.models.types import utcnow
 from coalition.services import campaigns as campaign_service
 from coalition.services import content as content_service
+
+# In CI the property-based tests use a fixed seed, so a run passes or fails the same way
+# every time; on a developer's machine they explore new examples on each run.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 TEST_DATABASE_URL = os.environ.get("COALITION_TEST_DATABASE_URL", "")
 REQUIRE_SERVICES = os.environ.get("COALITION_REQUIRE_SERVICES", "") not in ("", "0")
