@@ -39,6 +39,21 @@ def refuse_json_that_is_not_form_data() -> None:
         abort(400)
 
 
+def refuse_nul_characters() -> None:
+    """Refuse (400) a request with a NUL character in its address, query or form fields.
+
+    No real input has one, and PostgreSQL text cannot hold one: it would fail deep in a
+    query instead of being turned away here with a clear page.
+    """
+    if request.routing_exception is not None:
+        return  # a 404 or 405 says more than a 400 would
+    values = [request.path, *request.args.keys(), *request.args.values()]
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        values += [*request.form.keys(), *request.form.values()]
+    if any("\x00" in value for value in values):
+        abort(400)
+
+
 def init_app(app: Flask) -> None:
     """Add the headers, and trust ``PROXY_COUNT`` proxies' forwarded headers."""
     proxy_count = int(app.config.get("PROXY_COUNT") or 0)
@@ -47,7 +62,9 @@ def init_app(app: Flask) -> None:
             app.wsgi_app, x_for=proxy_count, x_proto=proxy_count, x_host=proxy_count
         )
     # First of all, before the CSRF check: its failure page re-runs a form's view.
-    app.before_request_funcs.setdefault(None, []).insert(0, refuse_json_that_is_not_form_data)
+    checks = app.before_request_funcs.setdefault(None, [])
+    checks.insert(0, refuse_nul_characters)
+    checks.insert(0, refuse_json_that_is_not_form_data)
     production = app.config["ENV"] == "production"
 
     @app.after_request

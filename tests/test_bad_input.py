@@ -143,9 +143,13 @@ def test_confirmation_links_with_any_token_never_fail(client, content, token, me
 
 @EXAMPLES
 @given(code=values, next_=values)
+@example(code="/0", next_="")
 def test_the_language_switch_never_fails_and_never_leaves_the_site(client, code, next_):
     response = client.get(f"/language/{quote(code or 'x', safe='')}", query_string={"next": next_})
-    assert response.status_code in (302, 404)
+    if response.status_code == 308:  # a "/" in the code: the router merges the doubled slash
+        assert response.headers["Location"].startswith(("/", "http://localhost/"))
+        response = client.get(response.headers["Location"])
+    assert response.status_code in (302, 400, 404)  # 400: a NUL character anywhere
     if response.status_code == 302:
         target = response.headers["Location"]
         assert target.startswith("/") and not target.startswith("//") and "\\" not in target[:2]
@@ -153,10 +157,11 @@ def test_the_language_switch_never_fails_and_never_leaves_the_site(client, code,
 
 @EXAMPLES
 @given(slug=values, query=st.dictionaries(st.text(max_size=10), values, max_size=3))
+@example(slug="\x00", query={})
 def test_the_json_api_never_fails_and_always_answers_json(client, open_campaign, slug, query):
     for path in (f"/api/campaigns/{quote(slug or 'x', safe='')}.json", "/api/campaigns.json"):
         response = client.get(path, query_string=query)
-        assert response.status_code in (200, 404), (path, response.status_code)
+        assert response.status_code in (200, 400, 404), (path, response.status_code)
         assert response.is_json and isinstance(response.get_json(), dict)
 
 

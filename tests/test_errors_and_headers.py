@@ -152,3 +152,16 @@ def test_a_redisplayed_form_still_runs_its_blueprints_access_checks(app_factory)
     response = app.test_client().post("/private-form", data={"name": "x", "csrf_token": "stale"})
     assert response.status_code == 403
     assert "the private form" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/campaigns/%00", "/api/campaigns/%00.json", "/campaigns?q=%00", "/goals/x%00y"])
+def test_a_nul_character_anywhere_is_a_clear_400(client, content, path):
+    response = client.get(path)
+    assert response.status_code == 400
+
+
+def test_a_nul_character_in_a_form_field_is_a_clear_400(client, make_campaign):
+    campaign = make_campaign()
+    response = client.post(f"/campaigns/{campaign.slug}", data={"full_name": "Ro\x00sa", "email": "r@example.org"})
+    assert response.status_code == 400
+    assert "Something was wrong with that request" in response.get_data(as_text=True)
