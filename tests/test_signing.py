@@ -63,7 +63,7 @@ INVALID = [
     ("email", "rosa@example", "real email address"),
     ("email", "ro sa@example.org", "real email address"),
     ("email", "a" * 250 + "@example.org", "at most 254 characters"),
-    ("email", "rosa@exa\x00mple.org", "invisible control characters"),
+    ("email", "rosa@exa\x07mple.org", "invisible control characters"),
     ("zip_code", "", "or your country if you live outside the US"),
     ("zip_code", "1002", "5-digit ZIP code"),
     ("zip_code", "ABCDE", "5-digit ZIP code"),
