@@ -104,3 +104,20 @@ def test_spanish_readers_see_the_spanish_content(client, content):
     html = client.get("/goals/public-education").get_data(as_text=True)
     assert "Informar al público, a la prensa y a los legisladores" in html
     assert '<html lang="es">' in html
+
+
+def test_seed_demo_adds_pledges_and_a_verified_endorsement(app, runner, client):
+    from coalition.models import Endorsement, Pledge
+    from coalition.services import counting
+
+    runner.invoke(args=["load-content"])
+    runner.invoke(args=["seed-demo"])
+    goal_ids = list(db.session.scalars(db.select(Goal.id)))
+    pledged = db.session.scalar(db.select(db.func.count(Pledge.id)).where(Pledge.status == "confirmed"))
+    assert pledged > 0 and sum(counting.pledge_counts(goal_ids).values()) == pledged
+    statuses = sorted(db.session.scalars(db.select(Endorsement.status)))
+    assert statuses == ["confirmed", "verified"]
+    html = client.get("/campaigns/alternatives-not-prison").get_data(as_text=True)
+    assert "Harlem Reentry Circle" in html and "Brooklyn Faith Alliance" not in html
+    runner.invoke(args=["seed-demo"])  # again: nothing doubled
+    assert db.session.scalar(db.select(db.func.count(Pledge.id))) == pledged

@@ -1,4 +1,4 @@
-"""Demo content for trying the site: campaigns with a few signatures."""
+"""Demo content for trying the site: campaigns with signatures, pledges and endorsements."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 from datetime import timedelta
 
 from coalition.extensions import db
-from coalition.models import Campaign, Signature
+from coalition.models import Campaign, Endorsement, Goal, Organization, Pledge, Signature
 from coalition.models.types import utcnow
 from coalition.services import campaigns as campaign_service
 from coalition.services import counting
@@ -59,7 +59,7 @@ DEMO_PLACES = [
 
 
 def seed_demo(rng: random.Random | None = None) -> list[Campaign]:
-    """Add the demo campaigns (once) with confirmed demo signatures; return those added."""
+    """Add the demo campaigns (once) with demo signatures, pledges and endorsements; return the campaigns added."""
     rng = rng or random.Random(2026)
     now = utcnow()
     added = []
@@ -103,5 +103,75 @@ def seed_demo(rng: random.Random | None = None) -> list[Campaign]:
             )
         counting.add_to_signature_count(campaign.id, spec["signatures"])
         added.append(campaign)
+    if added:
+        _seed_pledges(rng, now)
+        _seed_endorsements(added[0], now)
     db.session.commit()
     return added
+
+
+#: Demo organizations: (name, website, type, locality, statement).
+DEMO_ORGANIZATIONS = [
+    ("Harlem Reentry Circle", "https://reentry-circle.example.org", "service-provider", "Manhattan",
+     "We walk beside women coming home. Community programs work where prison does not."),
+    ("Brooklyn Faith Alliance", "https://faith-alliance.example.org", "faith-community", "Kings County",
+     "Our congregations stand with women and their families."),
+]
+
+
+def _seed_pledges(rng: random.Random, now) -> None:
+    """A few confirmed demo pledges for each goal, with counts."""
+    for goal in db.session.scalars(db.select(Goal).order_by(Goal.position)):
+        actions = [action for action in goal.actions if action.active]
+        count = rng.randrange(2, 9)
+        for number in range(count):
+            zip_code, city, county = rng.choice(DEMO_PLACES)
+            email = f"demo{number}.{goal.slug}@example.org"
+            pledged = now - timedelta(hours=rng.randrange(2, 24 * 20))
+            db.session.add(
+                Pledge(
+                    goal_id=goal.id,
+                    status="confirmed",
+                    full_name=f"{rng.choice(DEMO_NAMES)} Demo",
+                    email=email,
+                    email_normalized=email,
+                    zip_code=zip_code,
+                    city=city,
+                    county=county,
+                    state="NY",
+                    actions=rng.sample(actions, k=min(len(actions), rng.randrange(1, 3))) if actions else [],
+                    created_at=pledged,
+                    confirmed_at=pledged + timedelta(minutes=7),
+                )
+            )
+        counting.add_to_pledge_count(goal.id, count)
+
+
+def _seed_endorsements(campaign: Campaign, now) -> None:
+    """One verified demo endorsement shown on the campaign, and one waiting for staff review."""
+    for position, (name, website, org_type, locality, statement) in enumerate(DEMO_ORGANIZATIONS):
+        domain = website.split("//", 1)[1]
+        organization = db.session.execute(db.select(Organization).filter_by(domain=domain)).scalar_one_or_none()
+        if organization is None:
+            organization = Organization(domain=domain, name=name, website=website, org_type=org_type, locality=locality)
+            db.session.add(organization)
+        verified = position == 0
+        db.session.add(
+            Endorsement(
+                organization=organization,
+                campaign=campaign,
+                status="verified" if verified else "confirmed",
+                contact_name="Demo Contact",
+                contact_role="Director",
+                contact_email=f"contact@{domain}",
+                contact_email_normalized=f"contact@{domain}",
+                statement=statement,
+                authorized=True,
+                public_consent=True,
+                display_name=name,
+                display_statement=statement,
+                submitted_at=now - timedelta(days=3),
+                confirmed_at=now - timedelta(days=3),
+                reviewed_at=now - timedelta(days=2) if verified else None,
+            )
+        )
