@@ -14,6 +14,8 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask import has_app_context
+from flask.testing import FlaskClient
 from hypothesis import settings as hypothesis_settings
 
 from coalition import create_app
@@ -140,6 +142,25 @@ def make_config(tmp_path, database_url):
     return build
 
 
+class RequestContextClient(FlaskClient):
+    """A test client whose every request runs in an application context of its own.
+
+    The fixtures keep an app context pushed for the test's own database work; without
+    this, requests would join it and share ``g`` (Flask-Login's cached user, Flask-WTF's
+    CSRF token) across clients, which no browser ever does.
+    """
+
+    def open(self, *args, **kwargs):
+        # The test's own session (of the outer context), so that afterwards it sees what
+        # the request committed, as a next request would.
+        outer = _db.session() if has_app_context() else None
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if outer is not None and not (outer.new or outer.dirty or outer.deleted):
+            outer.rollback()
+        return response
+
+
 @pytest.fixture
 def app_factory(make_config):
     """Create apps with a fresh schema; every app made is torn down after the test."""
@@ -147,6 +168,7 @@ def app_factory(make_config):
 
     def build(**overrides):
         app = create_app(make_config(**overrides))
+        app.test_client_class = RequestContextClient
         with app.app_context():
             _db.create_all()
         made.append(app)

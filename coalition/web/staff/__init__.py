@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
@@ -41,9 +41,6 @@ def _login_redirect():
 
 @bp.before_request
 def _require_staff():
-    # Load the staff member from this request's session. (``g`` is fresh per request in
-    # production, but tests share one app context, and with it Flask-Login's cache.)
-    g.pop("_login_user", None)
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
