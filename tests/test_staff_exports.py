@@ -66,6 +66,47 @@ def test_signatories_csv_is_safe_for_spreadsheets(organizer_client, make_campaig
     assert rows[0]["status"] == "confirmed" and rows[0]["campaign"] == "fund-atis"
 
 
+TRICKY_TEXT = [
+    "", " ", "plain", "Ana, \"Nana\"", '"', '""', ",", "a,b", "line\nbreak", "cr\rreturn", "crlf\r\nend",
+    "\n", "\r", "\t", "=", "=1+2", "+", "-", "@", "-5", "'=already", " =spaced", "tab\tinside",
+    "Núñez", "李小龙", "emoji 🙂, \"x\"", "ends with quote\"", "\u00a0nbsp", "=\"q\",\n=",
+]
+
+
+def test_the_csv_the_database_builds_is_byte_for_byte_pythons_csv_writer(
+    organizer_client, make_campaign, make_signature_row
+):
+    """Whatever a cell holds, the export is exactly what ``csv.writer`` writes of each
+    value passed through ``neutralize``: quoted only where RFC 4180 needs it, formulas
+    defused, timestamps and yes/no as documented."""
+    campaign = make_campaign(slug="tricky")
+    values = TRICKY_TEXT + [TRICKY_TEXT[i] + TRICKY_TEXT[-1 - i] for i in range(len(TRICKY_TEXT))]
+    for n, text in enumerate(values):
+        make_signature_row(
+            campaign,
+            full_name=text or "x",
+            comment=text,
+            city=text,
+            paper_source=text or None,
+            wants_updates=n % 2 == 0,
+            email=f"t{n}@example.org",
+        )
+    data = organizer_client.get("/staff/exports/signatures.csv?s-campaign=tricky&s-status=all").data
+    attributes = [
+        "id", "status", "source", "full_name", "email", "zip_code", "city", "county", "state", "country",
+        "wants_updates", "updates_consented_at", "show_publicly", "comment", "language", "created_at",
+        "confirmed_at", "paper_source", "invalidated_at", "invalidation_reason",
+    ]
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\r\n")
+    writer.writerow(export_service.SIGNATURE_HEADER)
+    signatures = db.session.scalars(db.select(Signature).where(Signature.campaign_id == campaign.id).order_by(Signature.id))
+    for signature in signatures:
+        writer.writerow(["tricky"] + [export_service.neutralize(getattr(signature, name)) for name in attributes])
+    assert data.decode("utf-8") == export_service.BOM + expected.getvalue()
+    assert [row["comment"] for row in read_csv(data)] == [export_service.neutralize(text) for text in values]
+
+
 def test_neutralize_covers_every_formula_start():
     for start in ("=", "+", "-", "@", "\t", "\r", "\n"):
         assert export_service.neutralize(start + "x") == "'" + start + "x"
