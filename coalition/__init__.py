@@ -6,11 +6,11 @@ import os
 
 from flask import Flask
 
-from coalition import auth, cli, database, errors, i18n, logs, security, templating
+from coalition import auth, cli, database, errors, i18n, limits_storage, logs, security, templating
 from coalition import models  # noqa: F401  (registers every table on db.metadata)
 from coalition.config import load_config
 from coalition.extensions import babel, csrf, db, limiter, login_manager, migrate
-from coalition.web import register_blueprints
+from coalition.web import page_cache, register_blueprints
 
 #: Top-level folders beside the package, as the coalition's layout asks.
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     database.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
     csrf.init_app(app)
+    app.config["RATELIMIT_STORAGE_URI"] = limits_storage.storage_uri(app.config["RATELIMIT_STORAGE_URI"])
     limiter.init_app(app)
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
@@ -40,6 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     templating.init_app(app)
     security.init_app(app)
     register_blueprints(app)
+    page_cache.init_app(app)
     auth.init_app(app)
     cli.init_app(app)
     errors.init_app(app)

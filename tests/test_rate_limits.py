@@ -140,3 +140,42 @@ def test_without_a_proxy_forwarded_headers_are_ignored(app_factory, clock):
             "/campaigns/c1", data=sign_data(email="b@example.org"), headers={"X-Forwarded-For": "203.0.113.2"}
         )
         assert spoofed.status_code == 429
+
+
+def test_the_memory_storage_sweeps_expired_counters_once_a_second_not_after_every_hit(app_factory, monkeypatch):
+    """With ``memory://``, a rush of signatures from distinct mailboxes does not start a
+    sweep of every counter after each hit (that made signing slower as counters grew)."""
+    import threading
+
+    from coalition import limits_storage
+    from coalition.extensions import limiter
+
+    app = app_factory(RATELIMIT_ENABLED=True)
+    with app.app_context():
+        storage = limiter.storage
+    assert isinstance(storage, limits_storage.SweepingMemoryStorage)
+    started = []
+
+    class CountingTimer(threading.Timer):
+        def start(self):
+            started.append(self)
+            super().start()
+
+    monkeypatch.setattr(limits_storage.threading, "Timer", CountingTimer)
+    storage.timer.cancel()
+    storage.timer.join()
+    # A third of a second of hits (limits' own sweep would start every 10 ms: ~30 times).
+    deadline, n = time.monotonic() + 0.3, 0
+    while time.monotonic() < deadline:
+        n += 1
+        storage.incr(f"mailbox-{n}", expiry=60)
+        time.sleep(0.001)
+    assert len(started) == 1
+    storage.timer.cancel()
+    storage.timer.join()
+
+    # The sweep still runs, and frees expired counters.
+    monkeypatch.setattr(limits_storage, "SWEEP_SECONDS", 0.05)
+    storage.incr("short-lived", expiry=0.01)
+    storage.timer.join(timeout=5)
+    assert "short-lived" not in storage.expirations
