@@ -1,6 +1,6 @@
 """The Flask extensions, created once here and bound to the app in ``create_app``."""
 
-from flask import request
+from flask import current_app, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -30,7 +30,22 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
-login_manager = LoginManager()
+class StaffLoginManager(LoginManager):
+    """Flask-Login's manager, protecting only sessions that hold a staff member.
+
+    With "strong" protection, Flask-Login checks every non-empty session against the
+    browser's identity, and an anonymous visitor's session (a CSRF token only) never
+    matches: it was emptied of login keys, re-signed and sent again, with a cookie
+    deletion, on every page. Nothing in it needs protecting, so it is left alone.
+    """
+
+    def _session_protection_failed(self) -> bool:
+        if "_user_id" not in session:
+            return False
+        return super()._session_protection_failed()
+
+
+login_manager = StaffLoginManager()
 babel = Babel()
 
 
@@ -40,3 +55,27 @@ def _client_address() -> str:
 
 
 limiter = Limiter(key_func=_client_address, default_limits=[])
+
+#: Views whose only limits count form submissions (POSTs).
+_SUBMISSION_LIMITED_VIEWS: set = set()
+
+
+def limit_submissions(limit_value):
+    """``limiter.limit(limit_value, methods=["POST"])``, for a view that shows a form on GET.
+
+    Reading such a page is never limited, so the limiter is skipped altogether for its
+    GET and HEAD requests: working out that no limit applies cost more than serving a
+    kept campaign page (see ``coalition.web.page_cache``).
+    """
+
+    def decorate(view):
+        limited = limiter.limit(limit_value, methods=["POST"])(view)
+        _SUBMISSION_LIMITED_VIEWS.add(limited)
+        return limited
+
+    return decorate
+
+
+@limiter.request_filter
+def _reading_a_form_page() -> bool:
+    return request.method in ("GET", "HEAD") and current_app.view_functions.get(request.endpoint) in _SUBMISSION_LIMITED_VIEWS

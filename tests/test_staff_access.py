@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tests.conftest import login
+from tests.conftest import STAFF_PASSWORD, login
 
 #: Every staff URL but the login page: method, path, and the role it needs
 #: ("organizer" means any active staff member).
@@ -81,3 +81,22 @@ def test_staff_url_refuses_anonymous_and_wrong_role(app, make_staff, method, pat
     allowed.close()
     assert allowed.status_code != 403
     assert not allowed.headers.get("Location", "").startswith("/staff/login") or path == "/staff/logout"
+
+
+def test_a_staff_session_taken_to_another_browser_is_refused(client, make_staff):
+    """Strong session protection: the session cookie alone, from another browser, is not enough."""
+    staff = make_staff()
+    headers = {"User-Agent": "Firefox/140.0"}
+    client.post("/staff/login", data={"email": staff.email, "password": STAFF_PASSWORD}, headers=headers)
+    assert client.get("/staff/", headers=headers).status_code == 200
+    response = client.get("/staff/", headers={"User-Agent": "curl/8.0"})
+    assert response.status_code in (302, 303) and "/staff/login" in response.headers["Location"]
+
+
+def test_an_anonymous_visitors_session_is_sent_once_not_on_every_page(client, make_campaign):
+    """A visitor's session holds only the CSRF token: set with the first form, then left alone."""
+    campaign = make_campaign()
+    first = client.get(f"/campaigns/{campaign.slug}")
+    assert any(cookie.startswith("session=") for cookie in first.headers.getlist("Set-Cookie"))
+    for path in (f"/campaigns/{campaign.slug}", "/", f"/campaigns/{campaign.slug}"):
+        assert client.get(path).headers.getlist("Set-Cookie") == []
