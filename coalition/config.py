@@ -56,6 +56,12 @@ def default_config(app: Flask) -> dict:
         "CONFIRMATION_RESEND_MIN_SECONDS": 60,
         # How long browsers and caches may keep the public JSON.
         "API_CACHE_SECONDS": 60,
+        # Campaign pages as anonymous visitors see them are kept this long by each worker
+        # (0: never); a change committed on this machine shows within the grace period
+        # (see coalition/web/page_cache.py). The stamp file defaults to the instance folder.
+        "PAGE_CACHE_SECONDS": 30,
+        "PAGE_CACHE_GRACE_SECONDS": 1,
+        "PAGE_CACHE_STAMP_FILE": "",
         # Forms sent back faster than this are treated as automated (softly).
         "FORM_MIN_FILL_SECONDS": 3,
         "SITE_URL": "http://127.0.0.1:8000",

@@ -16,6 +16,22 @@ DEFAULT_MIN_FILL_SECONDS = 3
 MAX_FORM_AGE_SECONDS = 24 * 3600
 
 
+def form_stamp() -> str:
+    """The current time, signed: the value of a form's ``form_started`` field.
+
+    The token holds whole seconds only, so it is the same for every form shown within
+    one second: it is signed once per second (per process) rather than once per page.
+    """
+    now = int(time.time())
+    key = (current_app.config["SECRET_KEY"], now)
+    if _last_stamp[0] != key:
+        _last_stamp[:] = [key, make_token("form-time", now)]
+    return _last_stamp[1]
+
+
+_last_stamp: list = [None, ""]
+
+
 class AntiSpamMixin:
     """Add to a FlaskForm: a field people never see, and when the form was served.
 
@@ -35,7 +51,7 @@ class AntiSpamMixin:
 
     def stamp(self) -> None:
         """Sign the current time into the form (call when showing the form)."""
-        self.form_started.data = make_token("form-time", int(time.time()))
+        self.form_started.data = form_stamp()
 
     def robot_reason(self) -> str | None:
         """Why this submission looks automated, or None."""

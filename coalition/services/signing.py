@@ -198,7 +198,8 @@ def _claim_a_send(signature: Signature) -> bool:
             ),
         )
         .values(confirmation_sends=Signature.confirmation_sends + 1, last_confirmation_sent_at=now)
-        .execution_options(synchronize_session=False)
+        # Bookkeeping of emails: no campaign page changes (see coalition.web.page_cache).
+        .execution_options(synchronize_session=False, changes_no_public_page=True)
     ).rowcount
     if claimed:
         # Read back only if something asks (a refresh here cost a query per signature).

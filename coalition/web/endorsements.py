@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from coalition.errors import redisplay_form_on_csrf_error
-from coalition.extensions import limiter
+from coalition.extensions import limit_submissions, limiter
 from coalition.forms.endorsements import EndorseForm, EndorsementLinkForm
 from coalition.i18n import current_language
 from coalition.models import Campaign
@@ -40,7 +40,7 @@ def _public_campaign_or_404(slug: str) -> Campaign:
 
 
 @bp.route("/campaigns/<slug>/endorse", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["ENDORSE_RATE_LIMIT"], methods=["POST"])
+@limit_submissions(lambda: current_app.config["ENDORSE_RATE_LIMIT"])
 def endorse(slug: str):
     """The endorsement form on its own page; a campaign page's form posts here too."""
     campaign = _public_campaign_or_404(slug)

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 
 from coalition import mail
 from coalition.errors import redisplay_form_on_csrf_error
-from coalition.extensions import limiter
+from coalition.extensions import limit_submissions, limiter
 from coalition.forms.petitions import SignForm
 from coalition.i18n import current_language, localized
 from coalition.models import Campaign
@@ -32,6 +32,7 @@ from coalition.services import campaigns as campaign_service
 from coalition.services import signing
 from coalition.services.addresses import InvalidEmail, hash_client_address
 from coalition.web import endorsements as endorsement_views
+from coalition.web.page_cache import page_cache
 from coalition.web.urls import external_url
 
 bp = Blueprint("petitions", __name__)
@@ -80,23 +81,26 @@ def _offer_pledges(form: SignForm, campaign: Campaign) -> None:
     form.also_pledge.choices = [(goal.slug, localized(goal, "title")) for goal in campaign.goals]
 
 
-def _render_campaign(campaign: Campaign, form: SignForm | None, status: int = 200, **extra):
+def _render_campaign(campaign: Campaign, form: SignForm | None, status: int = 200, cache_key=None, **extra):
+    """The campaign's page; with ``cache_key``, also kept for the next visitors (see page_cache)."""
     signable = campaign_service.is_signable(campaign)
-    return (
-        render_template(
-            "petitions/campaign.html",
-            campaign=campaign,
-            count=campaign_service.confirmed_count(campaign),
-            signable=signable,
-            closed_on=_closed_on(campaign),
-            form=form if signable else None,
-            signers=signing.public_signers(campaign.id),
-            share=share_links(campaign),
-            **endorsement_views.campaign_section(campaign),
-            **extra,
-        ),
-        status,
+    section = endorsement_views.campaign_section(campaign)
+    html = render_template(
+        "petitions/campaign.html",
+        campaign=campaign,
+        count=campaign_service.confirmed_count(campaign),
+        signable=signable,
+        closed_on=_closed_on(campaign),
+        form=form if signable else None,
+        signers=signing.public_signers(campaign.id),
+        share=share_links(campaign),
+        **section,
+        **extra,
     )
+    if cache_key is not None:
+        forms = [f for f in (form if signable else None, section["endorse_form"]) if f is not None]
+        page_cache().put(cache_key, html, [f.form_started.data for f in forms], campaign.closes_at)
+    return html, status
 
 
 def _details(form: SignForm) -> signing.SignerDetails:
@@ -112,15 +116,20 @@ def _details(form: SignForm) -> signing.SignerDetails:
 
 
 @bp.route("/campaigns/<slug>", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["SIGN_RATE_LIMIT"], methods=["POST"])
+@limit_submissions(lambda: current_app.config["SIGN_RATE_LIMIT"])
 def campaign(slug: str):
     """A campaign's page; POST signs it, then redirects to the thank-you page."""
+    cache_key = page_cache().key(slug, current_language())
+    if cache_key is not None:
+        cached = page_cache().get(cache_key)
+        if cached is not None:
+            return cached.page()
     campaign = _public_campaign_or_404(slug)
     form = SignForm()
     _offer_pledges(form, campaign)
     if request.method == "GET":
         form.stamp()
-        return _render_campaign(campaign, form)
+        return _render_campaign(campaign, form, cache_key=cache_key)
 
     if not campaign_service.is_signable(campaign):
         # A stale form or a crafted POST: say so plainly on the page itself.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from coalition.errors import redisplay_form_on_csrf_error
-from coalition.extensions import limiter
+from coalition.extensions import limit_submissions
 from coalition.forms.pledges import PledgeForm
 from coalition.i18n import current_language
 from coalition.models import Goal
@@ -42,7 +42,7 @@ def render_goal_page(goal: Goal, form: PledgeForm | None = None, too_fast: bool 
 
 
 @bp.route("/goals/<slug>/pledge", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["PLEDGE_RATE_LIMIT"], methods=["POST"])
+@limit_submissions(lambda: current_app.config["PLEDGE_RATE_LIMIT"])
 def pledge(slug: str):
     """Take a pledge; show the goal page again with the errors beside the fields if it needs fixing."""
     goal = pledging.get_goal(slug)
