@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 
+from babel.support import Translations
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, StringField
+from wtforms.i18n import messages_path
 
 from coalition.tokens import TokenInvalid, make_token, read_token
 
@@ -32,6 +36,11 @@ def form_stamp() -> str:
 _last_stamp: list = [None, ""]
 
 
+@lru_cache(maxsize=8)
+def _wtforms_translations(locale: str) -> Translations:
+    return Translations.load(messages_path(), [locale], domain="wtforms")
+
+
 class AntiSpamMixin:
     """Add to a FlaskForm: a field people never see, and when the form was served.
 
@@ -48,6 +57,12 @@ class AntiSpamMixin:
     )
     #: Signed time the form was served.
     form_started = HiddenField()
+
+    class Meta:
+        def get_translations(self, form):
+            """WTForms' own messages in the visitor's language, from a catalog loaded once
+            per language (Flask-WTF reads it from disk again for every request)."""
+            return _wtforms_translations(str(get_locale() or "en"))
 
     def stamp(self) -> None:
         """Sign the current time into the form (call when showing the form)."""
