@@ -109,20 +109,23 @@ def _claim_due(limit: int, waiting_too: bool = False) -> list:
                 .limit(limit)
             ).scalars()
         )
-        claimed = [
-            row_id
-            for row_id in due_ids
-            if db.session.execute(
-                update(OutgoingMail)
-                .where(
-                    OutgoingMail.id == row_id,
-                    true() if waiting_too else OutgoingMail.next_attempt_at <= now,
-                    or_(OutgoingMail.locked_until.is_(None), OutgoingMail.locked_until < now),
-                )
-                .values(locked_until=now + timedelta(seconds=CLAIM_SECONDS))
-            ).rowcount
-            == 1
-        ]
+        claimed = []
+        if due_ids:
+            # One conditional UPDATE claims them all; RETURNING says which it got, so two
+            # senders never hold the same message.
+            claimed = list(
+                db.session.execute(
+                    update(OutgoingMail)
+                    .where(
+                        OutgoingMail.id.in_(due_ids),
+                        true() if waiting_too else OutgoingMail.next_attempt_at <= now,
+                        or_(OutgoingMail.locked_until.is_(None), OutgoingMail.locked_until < now),
+                    )
+                    .values(locked_until=now + timedelta(seconds=CLAIM_SECONDS))
+                    .returning(OutgoingMail.id)
+                    .execution_options(synchronize_session=False)
+                ).scalars()
+            )
         rows = []
         if claimed:
             rows = db.session.execute(
