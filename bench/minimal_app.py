@@ -2,8 +2,8 @@
 
 ``POST /sign`` reads the form and does one INSERT into the real ``signatures`` table,
 with the site's own engine settings (SQLite pragmas, BEGIN IMMEDIATE for a POST,
-``pool_pre_ping``), then answers 303, as the site does. ``GET /sign`` returns a small
-form with the same hidden fields, so the same load generator drives both.
+``pool_pre_ping`` on PostgreSQL), then answers 303, as the site does. ``GET /sign``
+returns a small form with the same hidden fields, so the same load generator drives both.
 ``GET /page`` returns, from memory, the bytes of the real campaign page.
 
 Settings come from the same ``COALITION_*`` variables as the site; the campaign
@@ -20,10 +20,15 @@ from flask import Flask, Response, redirect, request
 from sqlalchemy import MetaData, Table, create_engine
 from sqlalchemy.exc import IntegrityError
 
+from coalition.config import engine_options
 from coalition.database import install_sqlite_tuning
 
 app = Flask(__name__)
-engine = create_engine(os.environ["COALITION_DATABASE_URL"], pool_pre_ping=True)
+# The site's own engine options for this database (see coalition.config.engine_options).
+engine = create_engine(
+    os.environ["COALITION_DATABASE_URL"],
+    **engine_options(os.environ["COALITION_DATABASE_URL"], {"pool_pre_ping": True, "hide_parameters": True}),
+)
 install_sqlite_tuning(engine, int(os.environ.get("COALITION_SQLITE_BUSY_TIMEOUT_MS", "15000")))
 signatures = Table("signatures", MetaData(), autoload_with=engine)
 CAMPAIGN_ID = int(os.environ.get("BENCH_MINIMAL_CAMPAIGN_ID", "0"))

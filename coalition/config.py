@@ -106,12 +106,23 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     else:
         app.config.from_mapping(test_config)
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        app.config["DATABASE_URL"], app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    )
     if app.config["ENV"] not in ("development", "production"):
         raise ConfigurationError(
             f"COALITION_ENV must be 'development' or 'production', not {app.config['ENV']!r}."
         )
     if app.config["ENV"] == "production":
         check_production(app)
+
+
+def engine_options(url: str, options: dict) -> dict:
+    """The engine options for ``url``: SQLite has no server connection that could have
+    dropped, so its connections are not pinged (a query) each time one is taken."""
+    if url.startswith("sqlite"):
+        return {**options, "pool_pre_ping": False}
+    return dict(options)
 
 
 def check_production(app: Flask) -> None:
