@@ -135,6 +135,10 @@ class Server:
                 with open(f"/proc/{pid}/stat") as stat:
                     fields = stat.read().rsplit(")", 1)[1].split()
                 total += int(fields[11]) + int(fields[12])  # utime, stime
+                if pid == self.process.pid:
+                    # cutime, cstime: workers the master has reaped (gunicorn replaces
+                    # each after max_requests); without them a round could go negative.
+                    total += int(fields[13]) + int(fields[14])
             except OSError:
                 continue
         return total / os.sysconf("SC_CLK_TCK")

@@ -101,14 +101,15 @@ def _postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def _cell(item, *, quoted: bool):
+def _cell(item, *, quoted: bool, empty_as_null: bool = False):
     """The column as its CSV cell's final text, computed by the database.
 
     Timestamps are formatted, booleans become yes/no, text a spreadsheet would read as a
     formula gets a leading ``'`` (as ``neutralize`` does in Python), and, if ``quoted``,
     text holding a quote, comma or line break is quoted as RFC 4180 says. All of it in
     SQL, so that no Python code runs per cell: that is what kept large exports far
-    behind the database's own CSV output.
+    behind the database's own CSV output. With ``empty_as_null`` (for PostgreSQL's COPY,
+    which quotes an empty string to tell it from NULL) empty text becomes NULL.
     """
     if isinstance(item, Code):
         return type_coerce(item.column, String)
@@ -127,13 +128,12 @@ def _cell(item, *, quoted: bool):
     # with them directly, measurably faster over millions of cells.
     codes = [literal_column(str(ord(start))) for start in FORMULA_STARTS]
     neutralized = case((first.in_(codes), _sql_text("'") + text), else_=text)
+    if empty_as_null:
+        return type_coerce(func.nullif(neutralized, _sql_text("")), String)
     if not quoted:
         return type_coerce(neutralized, String)
     # The quote test looks at the column itself: a leading ' never needs quoting.
-    if _postgres():
-        needs_quotes = text.op("~")(_sql_text('[",\r\n]'))
-    else:
-        needs_quotes = text.op("GLOB")(_sql_text('*[",\r\n]*'))
+    needs_quotes = text.op("GLOB")(_sql_text('*[",\r\n]*'))
     quote = _sql_text('"')
     return type_coerce(
         case((needs_quotes, quote + func.replace(neutralized, quote, _sql_text('""')) + quote), else_=neutralized),
@@ -182,25 +182,67 @@ class Export:
         ids = self.statement.with_only_columns(self.id_column).subquery()
         return db.session.scalar(db.select(func.count()).select_from(ids)) or 0
 
-    def chunks(self) -> Iterator[list]:
-        """The rows, ``CHUNK_ROWS`` at a time, in id order, from one streamed query:
-        CSV lines (text), or, with ``shape``, lists of cells for the CSV writer.
+    def blocks(self) -> Iterator[tuple[str, int]]:
+        """The CSV rows as blocks of text (each ending with a line break), with how many
+        rows each holds, in id order, from one streamed query: it never re-scans what it
+        has passed, and memory stays flat.
 
-        One query read in partitions (a server-side cursor on PostgreSQL), rather than a
-        query per chunk: it never re-scans what it has passed, and memory stays flat.
+        The database builds the rows' text: on PostgreSQL, ``COPY … TO STDOUT (FORMAT
+        csv)`` of the cells; on SQLite, one query of whole CSV lines. With ``shape``, the
+        cells go through Python's CSV writer instead.
         """
         if self.shape:
-            columns = [self.id_column, *(_cell(item, quoted=False) for item in self.columns)]
+            yield from self._written_blocks()
+        elif _postgres():
+            yield from self._copied_blocks()
         else:
-            columns = [_line(self.columns)]
+            statement = self.statement.with_only_columns(_line(self.columns)).order_by(self.id_column)
+            result = db.session.connection().execution_options(yield_per=CHUNK_ROWS).execute(statement)
+            for lines in result.scalars().partitions():
+                yield "\r\n".join(lines) + "\r\n", len(lines)
+
+    def _written_blocks(self) -> Iterator[tuple[str, int]]:
+        columns = [self.id_column, *(_cell(item, quoted=False) for item in self.columns)]
         statement = self.statement.with_only_columns(*columns).order_by(self.id_column)
         # Core, not the ORM: plain rows, no ORM bookkeeping.
         result = db.session.connection().execution_options(yield_per=CHUNK_ROWS).execute(statement)
-        if self.shape:
-            for rows in result.partitions():
-                yield self.shape(rows)
-        else:
-            yield from result.scalars().partitions()
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        for rows in result.partitions():
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerows(self.shape(rows))
+            yield buffer.getvalue(), len(rows)
+
+    def _copied_blocks(self) -> Iterator[tuple[str, int]]:
+        columns = [_cell(item, quoted=False, empty_as_null=True) for item in self.columns]
+        statement = self.statement.with_only_columns(*columns).order_by(self.id_column)
+        connection = db.session.connection()
+        compiled = statement.compile(dialect=connection.dialect)
+        copy_sql = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)"
+        rows: list = []
+        with connection.connection.dbapi_connection.cursor() as cursor:
+            with cursor.copy(copy_sql, compiled.params) as copy:
+                for row in copy:  # one row at a time, as the server sends them
+                    rows.append(row)
+                    if len(rows) == CHUNK_ROWS:
+                        yield _crlf_lines(b"".join(rows)), len(rows)
+                        rows = []
+        if rows:
+            yield _crlf_lines(b"".join(rows)), len(rows)
+
+
+def _crlf_lines(data: bytes) -> str:
+    """COPY's CSV rows (whole rows, ending in LF) with CRLF line ends, as text.
+
+    A line feed inside a quoted cell stays as it is: between two quote characters the
+    text alternates outside and inside quotes (an escaped quote, ``""``, toggles twice).
+    """
+    if b'"' not in data:
+        return data.replace(b"\n", b"\r\n").decode("utf-8")
+    parts = data.split(b'"')
+    parts[::2] = [part.replace(b"\n", b"\r\n") for part in parts[::2]]
+    return b'"'.join(parts).decode("utf-8")
 
 
 def _apply_common(stmt, created_column, status_column, filters: ExportFilters):
@@ -469,24 +511,16 @@ def stream_csv(
     """
     entry_id = _write_audit_entry(export, actor_id, via)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerow(export.header)
     written = 0
     completed = False
     try:
-        writer.writerow(export.header)
         yield BOM + buffer.getvalue()
-        for chunk in export.chunks():
-            if export.shape:
-                buffer.seek(0)
-                buffer.truncate()
-                writer.writerows(chunk)
-                text = buffer.getvalue()
-            else:  # whole lines, from the database
-                text = "\r\n".join(chunk) + "\r\n"
-            written += len(chunk)
+        for text, rows in export.blocks():
+            written += rows
             yield text
             if on_rows:
-                on_rows(len(chunk))
+                on_rows(rows)
         completed = True
     finally:
         _finish_audit_entry(entry_id, written, completed)
