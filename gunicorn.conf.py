@@ -16,9 +16,12 @@ worker_class = "sync"
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
-# Recycle workers now and then, so a slow leak can never grow without bound.
-max_requests = 5000
-max_requests_jitter = 500
+# Recycle workers now and then, so a slow leak can never grow without bound. Not too
+# often: a new worker imports the app again (over a second of CPU) and starts with an
+# empty page cache; at 5,000 a viral campaign's page views replaced a worker every few
+# seconds, a tenth of the CPU (bench/RESULTS.md).
+max_requests = 25000
+max_requests_jitter = 2500
 # Bounded request sizes (the app has its own MAX_CONTENT_LENGTH for bodies).
 limit_request_line = 4094
 limit_request_fields = 60
