@@ -18,8 +18,8 @@ graceful_timeout = 20
 keepalive = 5
 # Recycle workers now and then, so a slow leak can never grow without bound. Not too
 # often: a new worker imports the app again (over a second of CPU) and starts with an
-# empty page cache; at 5,000 a viral campaign's page views replaced a worker every few
-# seconds, a tenth of the CPU (bench/RESULTS.md).
+# empty page cache. At 5,000, a busy page's views replaced all the workers about once a
+# minute, at nearly the same moment, and the benchmark round that caught it ran at half speed.
 max_requests = 25000
 max_requests_jitter = 2500
 # Bounded request sizes (the app has its own MAX_CONTENT_LENGTH for bodies).
