@@ -53,7 +53,7 @@ test-postgres: install-dev
 		echo "PostgreSQL not reachable at $(TEST_POSTGRES_URL): skipping the PostgreSQL run"; \
 	fi
 
-## make bench: the benchmarks in bench/ (never part of make test): about 10 minutes;
+## make bench: the benchmarks in bench/ (never part of make test): about 12 minutes;
 ## BENCH_QUICK=1 make bench for a one-minute smoke run. See bench/README.md.
 $(VENV)/.installed-bench: bench/requirements.txt | $(VENV)/.installed-dev
 	$(BIN)/pip install --quiet -r bench/requirements.txt
