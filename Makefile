@@ -54,7 +54,7 @@ test-postgres: install-dev
 	fi
 
 ## make bench: the benchmarks in bench/ (never part of make test): about 12 minutes;
-## BENCH_QUICK=1 make bench for a one-minute smoke run. See bench/README.md.
+## BENCH_QUICK=1 make bench for a smoke run of a few minutes. See bench/README.md.
 $(VENV)/.installed-bench: bench/requirements.txt | $(VENV)/.installed-dev
 	$(BIN)/pip install --quiet -r bench/requirements.txt
 	touch $@
