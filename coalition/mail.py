@@ -59,34 +59,85 @@ def _build_message(row, sender: str) -> EmailMessage:
     return message
 
 
-def _deliver(message: EmailMessage, row_id: int) -> None:
-    """Hand one message to the SMTP server, or write it to the outbox."""
-    url = current_app.config.get("MAIL_URL") or ""
-    if not url:
-        outbox = current_app.config["OUTBOX_DIR"]
-        os.makedirs(outbox, exist_ok=True)
-        # Row ids are reused once sent mail is deleted, so the name carries a random part.
-        name = f"{utcnow():%Y%m%d-%H%M%S}-{row_id:08d}-{uuid.uuid4().hex[:8]}.eml"
-        with open(os.path.join(outbox, name), "wb") as handle:
-            handle.write(bytes(message))
-        return
-    parts = urlsplit(url)
-    host = parts.hostname or "localhost"
-    timeout = float(current_app.config.get("MAIL_TIMEOUT_SECONDS", 10))
-    if parts.scheme == "smtps":
-        client: smtplib.SMTP = smtplib.SMTP_SSL(
-            host, parts.port or 465, timeout=timeout, context=ssl.create_default_context()
-        )
-    elif parts.scheme == "smtp":
-        client = smtplib.SMTP(host, parts.port or 25, timeout=timeout)
-    else:
-        raise ValueError("COALITION_MAIL_URL must start with smtp:// or smtps://")
-    with client:
-        if parts.scheme == "smtp" and client.has_extn("starttls"):
-            client.starttls(context=ssl.create_default_context())
-        if parts.username:
-            client.login(unquote(parts.username), unquote(parts.password or ""))
-        client.send_message(message)
+#: The server refused this message (a recipient, its content), not the connection: the
+#: rest of the batch can still go.
+MESSAGE_REFUSED = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError)
+
+
+class _Postman:
+    """Delivers one batch of messages: to the outbox folder, or over one SMTP connection.
+
+    The connection is opened for the batch's first message and kept for the rest (a
+    signing rush queues many at once; a TLS handshake and login per message would cost
+    more than the messages). A message the server refuses (a bad recipient, say) fails
+    alone; a connection that breaks is dropped, and ``send_pending_mail`` stops the batch.
+    """
+
+    def __init__(self) -> None:
+        self.url = current_app.config.get("MAIL_URL") or ""
+        self.outbox = current_app.config["OUTBOX_DIR"]
+        self.client: smtplib.SMTP | None = None
+        self._outbox_ready = False
+
+    def deliver(self, message: EmailMessage, row_id: int) -> None:
+        """Hand one message to the SMTP server, or write it to the outbox."""
+        if not self.url:
+            if not self._outbox_ready:
+                os.makedirs(self.outbox, exist_ok=True)
+                self._outbox_ready = True
+            # Row ids are reused once sent mail is deleted, so the name carries a random part.
+            name = f"{utcnow():%Y%m%d-%H%M%S}-{row_id:08d}-{uuid.uuid4().hex[:8]}.eml"
+            with open(os.path.join(self.outbox, name), "wb") as handle:
+                handle.write(bytes(message))
+            return
+        if self.client is None:
+            self.client = self._connect()
+        try:
+            self.client.send_message(message)
+        except MESSAGE_REFUSED:
+            raise  # smtplib has reset the transaction: the connection is still good
+        except BaseException:
+            self.drop()
+            raise
+
+    def _connect(self) -> smtplib.SMTP:
+        parts = urlsplit(self.url)
+        host = parts.hostname or "localhost"
+        timeout = float(current_app.config.get("MAIL_TIMEOUT_SECONDS", 10))
+        if parts.scheme == "smtps":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                host, parts.port or 465, timeout=timeout, context=ssl.create_default_context()
+            )
+        elif parts.scheme == "smtp":
+            client = smtplib.SMTP(host, parts.port or 25, timeout=timeout)
+        else:
+            raise ValueError("COALITION_MAIL_URL must start with smtp:// or smtps://")
+        try:
+            if parts.scheme == "smtp":
+                client.ehlo()
+                if client.has_extn("starttls"):
+                    client.starttls(context=ssl.create_default_context())
+            if parts.username:
+                client.login(unquote(parts.username), unquote(parts.password or ""))
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def drop(self) -> None:
+        """Close the connection without a goodbye (it is broken, or the batch failed)."""
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def close(self) -> None:
+        """End the batch: say goodbye to the server."""
+        if self.client is not None:
+            try:
+                self.client.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+            self.drop()
 
 
 def _claim_due(limit: int, waiting_too: bool = False) -> list:
@@ -188,34 +239,41 @@ def send_pending_mail(limit: int = 100, *, waiting_too: bool = False) -> tuple[i
     sender = current_app.config["MAIL_FROM"]
     sent = failed = 0
     server_down = False
-    while not server_down and sent + failed < limit:
-        batch = _claim_due(min(BATCH_SIZE, limit - sent - failed), waiting_too)
-        if not batch:
-            break
-        sent_ids: list[int] = []
-        failures: list[tuple] = []
-        unattempted: list[int] = []
-        for row in batch:
-            if server_down:
-                unattempted.append(row.id)
-                continue
-            try:
-                _deliver(_build_message(row, sender), row.id)
-            except (OSError, smtplib.SMTPException, ValueError) as exc:
-                failed += 1
-                # A server that refuses connections will refuse the next message too.
-                server_down = isinstance(exc, (OSError, smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected))
-                attempts = row.attempts + 1
-                delay = min(MAX_BACKOFF_SECONDS, 60 * 2 ** (attempts - 1))
-                error = f"{exc.__class__.__name__}: {str(exc)[:300]}".replace(row.to_address, "<to>")
-                failures.append((row.id, attempts, delay, error))
-                log.warning("mail %s not sent (attempt %s), retrying in %ss: %s", row.id, attempts, delay, exc.__class__.__name__)
-                continue
-            sent_ids.append(row.id)
-            sent += 1
-        _record_batch(sent_ids, failures, unattempted)
-        if len(batch) < BATCH_SIZE:
-            break
+    postman = _Postman()
+    try:
+        while not server_down and sent + failed < limit:
+            batch = _claim_due(min(BATCH_SIZE, limit - sent - failed), waiting_too)
+            if not batch:
+                break
+            sent_ids: list[int] = []
+            failures: list[tuple] = []
+            unattempted: list[int] = []
+            for row in batch:
+                if server_down:
+                    unattempted.append(row.id)
+                    continue
+                try:
+                    postman.deliver(_build_message(row, sender), row.id)
+                except (OSError, smtplib.SMTPException, ValueError) as exc:
+                    failed += 1
+                    # Unless the server refused only this message, the next would fail too
+                    # (no connection, a broken one, our login or sender refused).
+                    server_down = not isinstance(exc, MESSAGE_REFUSED)
+                    attempts = row.attempts + 1
+                    delay = min(MAX_BACKOFF_SECONDS, 60 * 2 ** (attempts - 1))
+                    error = f"{exc.__class__.__name__}: {str(exc)[:300]}".replace(row.to_address, "<to>")
+                    failures.append((row.id, attempts, delay, error))
+                    log.warning(
+                        "mail %s not sent (attempt %s), retrying in %ss: %s", row.id, attempts, delay, exc.__class__.__name__
+                    )
+                    continue
+                sent_ids.append(row.id)
+                sent += 1
+            _record_batch(sent_ids, failures, unattempted)
+            if len(batch) < BATCH_SIZE:
+                break
+    finally:
+        postman.close()
     return sent, failed
 
 

@@ -243,10 +243,19 @@ def make_campaign(app, content):
 
 
 class _MailCollector:
-    """An aiosmtpd handler that keeps every message it receives."""
+    """An aiosmtpd handler that keeps every message it receives, and the client
+    connection (address and port) each came over; it refuses recipients whose address
+    starts with ``refused``, as a real server refuses an unknown mailbox."""
 
     def __init__(self) -> None:
         self.messages: list = []
+        self.peers: list = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("refused"):
+            return "550 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         import email
@@ -254,6 +263,7 @@ class _MailCollector:
 
         message = email.message_from_bytes(envelope.original_content, policy=policy.default)
         self.messages.append(message)
+        self.peers.append(session.peer)
         return "250 Message accepted for delivery"
 
 

@@ -20,6 +20,26 @@ def test_queued_mail_is_delivered_over_smtp_and_removed(mail_app, smtp_server):
     assert db.session.scalar(db.select(db.func.count(OutgoingMail.id))) == 0
 
 
+def test_a_batch_goes_over_one_smtp_connection_and_a_refused_recipient_fails_alone(mail_app, smtp_server):
+    for address in ("one@example.org", "refused@example.org", "two@example.org", "three@example.org"):
+        mail.queue_mail(address, "Please confirm", "Click the link.")
+    db.session.commit()
+    assert mail.send_pending_mail() == (3, 1)
+    assert sorted(message["To"] for message in smtp_server.messages) == [
+        "one@example.org", "three@example.org", "two@example.org"
+    ]
+    # One connection (one client port) carried the whole batch.
+    assert len(set(smtp_server.peers)) == 1
+    [left] = db.session.scalars(db.select(OutgoingMail)).all()
+    assert left.to_address == "refused@example.org" and left.attempts == 1
+    assert "550" in left.last_error and "refused@example.org" not in left.last_error
+    # The next batch opens a new connection.
+    mail.queue_mail("four@example.org", "Please confirm", "Click the link.")
+    db.session.commit()
+    assert mail.send_pending_mail() == (1, 0)
+    assert len(set(smtp_server.peers)) == 2
+
+
 def test_without_mail_url_mail_goes_to_the_outbox(app):
     mail.queue_mail("ana@example.org", "Hello", "Body")
     db.session.commit()
@@ -76,17 +96,17 @@ def test_sending_survives_other_writers_committing_meanwhile(app, monkeypatch):
     for n in range(3):
         mail.queue_mail(f"rush{n}@example.org", "Please confirm", "Click the link.")
     db.session.commit()
-    deliver = mail._deliver
+    deliver = mail._Postman.deliver
 
-    def deliver_while_others_write(message, row_id):
+    def deliver_while_others_write(postman, message, row_id):
         with db.engine.connect() as other:
             other.execute(
                 db.insert(OutgoingMail).values(to_address="other@example.org", subject="Other", body_text="x")
             )
             other.commit()
-        deliver(message, row_id)
+        deliver(postman, message, row_id)
 
-    monkeypatch.setattr(mail, "_deliver", deliver_while_others_write)
+    monkeypatch.setattr(mail._Postman, "deliver", deliver_while_others_write)
     assert mail.send_pending_mail(limit=3) == (3, 0)
     left = db.session.scalars(db.select(OutgoingMail.to_address)).all()
     assert left == ["other@example.org"] * 3
@@ -101,3 +121,40 @@ def test_a_long_queue_goes_out_in_batches_up_to_the_limit(app):
     assert db.session.scalar(db.select(db.func.count(OutgoingMail.id))) == 0
     files = list((__import__("pathlib").Path(app.config["OUTBOX_DIR"])).glob("*.eml"))
     assert len(files) == mail.BATCH_SIZE * 2 + 5
+
+
+def test_smtp_mail_goes_over_starttls_when_the_server_offers_it(app_factory, tmp_path, monkeypatch):
+    """``smtp://`` upgrades to TLS (the server's certificate checked) before anything is sent."""
+    import shutil
+    import ssl
+    import subprocess
+
+    import pytest
+    from aiosmtpd.controller import Controller
+
+    from tests.conftest import _MailCollector, free_port
+
+    if not shutil.which("openssl"):
+        pytest.skip("the openssl command is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    handler = _MailCollector()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, tls_context=server_tls, require_starttls=True)
+    controller.start()
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts the test certificate
+        app = app_factory(MAIL_URL=f"smtp://127.0.0.1:{port}")
+        with app.app_context():
+            mail.queue_mail("tls@example.org", "Please confirm", "Click the link.")
+            db.session.commit()
+            assert mail.send_pending_mail() == (1, 0)
+        assert [message["To"] for message in handler.messages] == ["tls@example.org"]
+    finally:
+        controller.stop()
