@@ -83,7 +83,7 @@ def _timestamp(column):
     Formatting in SQL skips parsing a datetime object per cell in Python, which
     dominated the time of large exports.
     """
-    if db.engine.dialect.name == "postgresql":
+    if _postgres():
         return type_coerce(func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24:MI:SS"), String)
     # SQLite keeps UTC times as "YYYY-MM-DD HH:MM:SS.ffffff" text.
     return type_coerce(func.substr(type_coerce(column, String), 1, 19), String)
@@ -105,8 +105,9 @@ def _cell(item, *, quoted: bool, empty_as_null: bool = False):
     """The column as its CSV cell's final text, computed by the database.
 
     Timestamps are formatted, booleans become yes/no, text a spreadsheet would read as a
-    formula gets a leading ``'`` (as ``neutralize`` does in Python), and, if ``quoted``,
-    text holding a quote, comma or line break is quoted as RFC 4180 says. All of it in
+    formula gets a leading ``'`` (as ``neutralize`` does in Python), and, if ``quoted``
+    (SQLite's whole lines; PostgreSQL's COPY quotes by itself), text holding a quote,
+    comma or line break is quoted as RFC 4180 says. All of it in
     SQL, so that no Python code runs per cell: that is what kept large exports far
     behind the database's own CSV output. With ``empty_as_null`` (for PostgreSQL's COPY,
     which quotes an empty string to tell it from NULL) empty text becomes NULL.
@@ -143,9 +144,6 @@ def _cell(item, *, quoted: bool, empty_as_null: bool = False):
 
 def _sql_text(value: str):
     """A constant string written into the SQL (ours, never a visitor's: quoted here)."""
-    if _postgres() and ("\r" in value or "\n" in value):
-        escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\r", "\\r").replace("\n", "\\n")
-        return literal_column(f"E'{escaped}'", String)
     return literal_column("'" + value.replace("'", "''") + "'", String)
 
 
