@@ -22,7 +22,7 @@ def form_started(seconds_ago: int = 60) -> str:
 
 
 def sign_data(**overrides) -> dict:
-    """A valid sign form."""
+    """A valid sign form; an override of None leaves that field out."""
     data = {
         "full_name": "Rosa Martínez",
         "email": "rosa@example.org",
@@ -33,7 +33,7 @@ def sign_data(**overrides) -> dict:
         "form_started": form_started(),
     }
     data.update(overrides)
-    return data
+    return {key: value for key, value in data.items() if value is not None}
 
 
 def pledge_data(**overrides) -> dict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -15,21 +14,7 @@ from coalition.extensions import db
 from coalition.models import OutgoingMail, Signature
 from coalition.models.types import utcnow
 from coalition.services import counting, signing
-from coalition.tokens import make_token
-
-
-def sign_data(**overrides) -> dict:
-    """What a supporter types into the sign form."""
-    data = {
-        "full_name": "Rosa Martínez",
-        "email": "rosa@example.org",
-        "zip_code": "10027",
-        "country": "",
-        "comment": "",
-        "form_started": make_token("form-time", int(time.time())),
-    }
-    data.update(overrides)
-    return {key: value for key, value in data.items() if value is not None}
+from tests.public_forms import sign_data  # noqa: F401  (other test modules import it from here)
 
 
 def signatures() -> list[Signature]:
