@@ -118,6 +118,21 @@ def form_fields(page: bytes) -> dict[str, str]:
     return found
 
 
+def sign_form(email: str, n: int, fields: dict) -> dict:
+    """The sign form a benchmark signer sends: the page's hidden fields, then what a person types."""
+    return {
+        "csrf_token": fields.get("csrf_token", ""),
+        "form_started": fields.get("form_started", ""),
+        "homepage": "",
+        "full_name": f"Bench Signer {n}",
+        "email": email,
+        "zip_code": "10027",
+        "country": "",
+        "comment": "",
+        "wants_updates": "y",
+    }
+
+
 async def _signer(user: int, host: str, port: int, path: str, deadline: float, run_id: str, result: LoadResult) -> None:
     conn = Connection(host, port)
     sent: list[str] = []
@@ -130,19 +145,7 @@ async def _signer(user: int, host: str, port: int, path: str, deadline: float, r
             n += 1
             repeat = n % 10 == 0 and bool(sent)
             email = sent[(n // 10) % len(sent)] if repeat else f"signer-{run_id}-{user}-{n}@example.org"
-            body = urlencode(
-                {
-                    "csrf_token": fields.get("csrf_token", ""),
-                    "form_started": fields.get("form_started", ""),
-                    "homepage": "",
-                    "full_name": f"Bench Signer {n}",
-                    "email": email,
-                    "zip_code": "10027",
-                    "country": "",
-                    "comment": "",
-                    "wants_updates": "y",
-                }
-            ).encode()
+            body = urlencode(sign_form(email, n, fields)).encode()
             try:
                 status, _, _ = await conn.request("POST", path, body)
             except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc:

@@ -19,21 +19,9 @@ import tempfile
 import time
 
 from bench import prepare
+from bench.loadgen import sign_form
 
 _FIELD = re.compile(r'name="(csrf_token|form_started)"[^>]*value="([^"]*)"')
-
-
-def _form(email: str, n: int, fields: dict) -> dict:
-    return {
-        **fields,
-        "homepage": "",
-        "full_name": f"Bench Signer {n}",
-        "email": email,
-        "zip_code": "10027",
-        "country": "",
-        "comment": "",
-        "wants_updates": "y",
-    }
 
 
 def drive(client, path: str, requests: int, tag: str) -> None:
@@ -44,7 +32,7 @@ def drive(client, path: str, requests: int, tag: str) -> None:
     for n in range(1, requests + 1):
         repeat = n % 10 == 0 and sent
         email = sent[n % len(sent)] if repeat else f"p-{tag}-{n}@example.org"
-        response = client.post(path, data=_form(email, n, fields))
+        response = client.post(path, data=sign_form(email, n, fields))
         assert response.status_code == 303, (response.status_code, response.get_data(as_text=True)[:500])
         if not repeat:
             sent.append(email)
