@@ -38,6 +38,8 @@ def default_config(app: Flask) -> dict:
         "MAIL_TIMEOUT_SECONDS": 10,
         # Send mail in the request's own thread (tests); otherwise a background thread sends it.
         "MAIL_SEND_INLINE": False,
+        # How long the background sender waits, once woken, for more mail to send together.
+        "MAIL_SENDER_GATHER_SECONDS": 0.2,
         "PROXY_COUNT": 0,
         # Opening or using confirmation links, per client address.
         "CONFIRM_RATE_LIMIT": "60 per hour",

@@ -74,7 +74,7 @@ def test_mail_server_down_keeps_the_message_and_retries_later(app_factory, smtp_
 
 
 def test_a_claimed_message_is_not_sent_twice(mail_app, smtp_server):
-    row = mail.queue_mail("c@example.org", "Once", "1")
+    row = db.session.get(OutgoingMail, mail.queue_mail("c@example.org", "Once", "1"))
     db.session.commit()
     row.locked_until = utcnow() + timedelta(minutes=1)  # another sender has it
     db.session.commit()
@@ -158,3 +158,63 @@ def test_smtp_mail_goes_over_starttls_when_the_server_offers_it(app_factory, tmp
         assert [message["To"] for message in handler.messages] == ["tls@example.org"]
     finally:
         controller.stop()
+
+
+SPANISH_BODY = (
+    "Hola María,\n\nGracias. Por favor, confirma que fuiste tú quien firmó «Cerrar Rikers»:\n\n"
+    "https://example.org/confirm/" + "a1B2-_" * 30 + "\n\nCoalición para las Mujeres Presas\n"
+)
+
+
+def test_a_message_in_spanish_arrives_intact(mail_app, smtp_server):
+    mail.queue_mail("rosa@example.org", "Confirmación de tu firma", SPANISH_BODY)
+    db.session.commit()
+    assert mail.send_pending_mail() == (1, 0)
+    [message] = smtp_server.messages
+    assert message["Subject"] == "Confirmación de tu firma"
+    assert message["To"] == "rosa@example.org"
+    assert message["From"] == mail_app.config["MAIL_FROM"]
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Message-ID"].startswith("<") and message["Message-ID"].endswith(">")
+    assert message.get_content_type() == "text/plain"
+    assert message.get_content().replace("\r\n", "\n") == SPANISH_BODY  # SMTP sends CRLF line ends
+    # Every line of the encoded message fits the limits of SMTP (the long link included).
+    raw = message.as_bytes()
+    assert raw.isascii() and max(len(line) for line in raw.splitlines()) <= 78
+
+
+def test_a_message_to_an_address_outside_ascii_is_written_whole(app):
+    import email
+    import pathlib
+    from email import policy
+
+    mail.queue_mail("josé@ejemplo.org", "Confirmación", SPANISH_BODY)
+    db.session.commit()
+    assert mail.send_pending_mail() == (1, 0)
+    [written] = pathlib.Path(app.config["OUTBOX_DIR"]).glob("*.eml")
+    message = email.message_from_bytes(written.read_bytes(), policy=policy.default)
+    assert message["To"] == "josé@ejemplo.org"
+    assert message["Subject"] == "Confirmación"
+    assert message.get_content() == SPANISH_BODY
+
+
+def test_the_background_sender_gathers_a_rush_into_one_batch(app_factory, smtp_server, monkeypatch):
+    import time
+
+    app = app_factory(MAIL_URL=smtp_server.url, MAIL_SEND_INLINE=False, MAIL_SENDER_GATHER_SECONDS=0.5)
+    monkeypatch.setattr(mail, "_sender", mail._BackgroundSender())  # a thread of this app's own
+    with app.app_context():
+        for n in range(3):  # three signers, 0.1 s apart, within the gathering moment
+            mail.queue_mail(f"rush{n}@example.org", "Please confirm", "Click the link.")
+            db.session.commit()
+            mail.wake_sender()
+            time.sleep(0.1)
+        deadline = time.monotonic() + 10
+        while len(smtp_server.messages) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sorted(message["To"] for message in smtp_server.messages) == [
+            "rush0@example.org", "rush1@example.org", "rush2@example.org"
+        ]
+        assert len(set(smtp_server.peers)) == 1  # one batch, over one connection
+        db.session.expire_all()
+        assert db.session.scalar(db.select(db.func.count(OutgoingMail.id))) == 0
