@@ -131,17 +131,42 @@ def queue_confirmation_email(
     Written in the language the supporter used on the site.
     """
     db.session.flush()
-    token = confirmation_token([s.id for s in signatures], [p.id for p in pledges])
-    link = external_url("confirm.confirm", token=token)
     campaigns = [db.session.get(Campaign, s.campaign_id) for s in signatures]
+    name = (signatures[0].full_name if signatures else pledges[0].full_name) if (signatures or pledges) else ""
+    _queue_email(to_address, language, [s.id for s in signatures], campaigns, pledges, name)
+
+
+def queue_signature_confirmation(
+    to_address: str,
+    language: str,
+    signature_id: int,
+    campaign: Campaign,
+    full_name: str,
+    pledges: list[Pledge] = (),
+) -> None:
+    """``queue_confirmation_email`` for a signature just written by id (signing's common case)."""
+    if pledges:
+        db.session.flush()
+    _queue_email(to_address, language, [signature_id], [campaign], pledges, full_name)
+
+
+def _queue_email(
+    to_address: str,
+    language: str,
+    signature_ids: list[int],
+    campaigns: list[Campaign],
+    pledges: list[Pledge],
+    name: str,
+) -> None:
+    token = confirmation_token(signature_ids, [p.id for p in pledges])
+    link = external_url("confirm.confirm", token=token)
     goals = [db.session.get(Goal, p.goal_id) for p in pledges]
     locale = language if language in current_app.config["LANGUAGES"] else "en"
     with force_locale(locale):
-        if signatures:
+        if signature_ids:
             subject = _("Please confirm your signature")
         else:
             subject = _("Please confirm your pledge")
-        name = (signatures[0].full_name if signatures else pledges[0].full_name) if (signatures or pledges) else ""
         body = render_template(
             "email/confirm_submission.txt",
             name=name.split()[0] if name.split() else "",

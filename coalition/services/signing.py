@@ -5,10 +5,10 @@ signature as pending, and queues the confirmation email in the same transaction,
 so a mail server that is down never loses a signature: the message waits in the
 queue and is retried.
 
-Duplicates are found by the database, not by looking first: the insert runs in a
-savepoint, and the unique constraint on (campaign, normalised email) refuses the
-second row even when two requests arrive at the same instant; the loser then reads
-the winner's row. Either way the signer sees the same thank-you page (saying
+Duplicates are found by the database, not by looking first: the insert says
+``ON CONFLICT DO NOTHING`` on the unique constraint of (campaign, normalised email),
+which refuses the second row even when two requests arrive at the same instant; the
+loser then reads the winner's row. Either way the signer sees the same thank-you page (saying
 "already signed" would tell anyone who signed), and a duplicate re-sends the
 confirmation email, a few times at most.
 
@@ -18,7 +18,7 @@ for why shards rather than one counter row or ``COUNT(*)``), changed by
 ``coalition.services.confirmations`` in the confirming transaction.
 
 To extend (pledges made with the signature, for example): add the records in
-``sign_petition`` after ``_insert_or_find`` and pass them to
+``sign_petition`` after the signature is written and pass them to
 ``confirmations.queue_confirmation_email`` with the signature, so one email and one
 link confirm them all.
 """
@@ -35,7 +35,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from limits import parse_many
 from sqlalchemy import delete, or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from coalition import mail
 from coalition.extensions import db, limiter
@@ -77,11 +78,18 @@ class SignerDetails:
 class SignResult:
     """What signing did. Views show the same page whatever it says."""
 
-    signature: Signature
+    signature_id: int
     #: True for a new signature, False when this mailbox had already signed.
     created: bool
     #: Whether an email was queued this time.
     email_queued: bool
+
+    @property
+    def signature(self) -> Signature:
+        """The signature (loaded when asked for: signing itself builds no object for a new one)."""
+        signature = db.session.get(Signature, self.signature_id)
+        assert signature is not None  # written by this request, and never deleted by it
+        return signature
 
 
 def sign_petition(
@@ -104,9 +112,28 @@ def sign_petition(
         raise CampaignNotSignable(campaign.slug)
     email = addresses.check_email(details.email)
     email_normalized = addresses.normalize_email(email)
-    signature = _new_signature(campaign, details, email, email_normalized, language, client_hash)
-    saved, created = _insert_or_find(signature)
-    pledges = _pledges_with(saved, details, email, language, client_hash, campaign, pledge_goals)
+    values = _signature_values(campaign, details, email, email_normalized, language, client_hash)
+    # A new signature is the common case (a signing rush): written, with its first email
+    # counted, in one statement, and no ORM object is built for it.
+    first_email = _may_send_first(email_normalized)
+    if first_email:
+        values.update(confirmation_sends=1, last_confirmation_sent_at=values["created_at"])
+    signature_id = _insert_new(values)
+    if signature_id is not None:
+        place = (values["zip_code"], values["country"])
+        pledges = _pledges_with(signature_id, place, details, email, language, client_hash, campaign, pledge_goals)
+        if first_email:
+            _use_mailbox_allowance(email_normalized)
+            confirmations.queue_signature_confirmation(
+                email, language, signature_id, campaign, details.full_name, pledges
+            )
+            pledging.note_confirmation_sent(pledges)
+        db.session.commit()
+        return SignResult(signature_id=signature_id, created=True, email_queued=first_email)
+
+    saved = _existing(campaign.id, email_normalized)
+    place = (saved.zip_code, saved.country)
+    pledges = _pledges_with(saved.id, place, details, email, language, client_hash, campaign, pledge_goals)
     email_queued = False
     if saved.status == "pending":
         email_queued = _queue_confirmation(saved, email, language, pledges)
@@ -117,66 +144,86 @@ def sign_petition(
         email_queued = _queue_already_signed(saved, email, language)
     # An invalidated signature stays so: staff decided, and the page says nothing more.
     db.session.commit()
-    return SignResult(signature=saved, created=created, email_queued=email_queued)
+    return SignResult(signature_id=saved.id, created=False, email_queued=email_queued)
 
 
-def _new_signature(
+def _signature_values(
     campaign: Campaign,
     details: SignerDetails,
     email: str,
     email_normalized: str,
     language: str,
     client_hash: str | None,
-) -> Signature:
+) -> dict:
+    """The new signature's row."""
     now = utcnow()
     place = None
     if details.zip_code:
         place = addresses.lookup_zip(details.zip_code)
         if place is None:
             raise UnknownZipCode(details.zip_code)
-    return Signature(
-        campaign_id=campaign.id,
-        status="pending",
-        source="online",
-        full_name=details.full_name,
-        email=email,
-        email_normalized=email_normalized,
-        zip_code=place.zip_code if place else None,
-        city=place.city if place else None,
-        county=place.county if place else None,
-        state=place.state if place else None,
-        country=None if place else (details.country or None),
-        comment=details.comment or "",
-        show_publicly=details.show_publicly,
-        wants_updates=details.wants_updates,
-        updates_consented_at=now if details.wants_updates else None,
-        language=language,
-        client_hash=client_hash,
-        created_at=now,
-    )
+    return {
+        "campaign_id": campaign.id,
+        "status": "pending",
+        "source": "online",
+        "full_name": details.full_name,
+        "email": email,
+        "email_normalized": email_normalized,
+        "zip_code": place.zip_code if place else None,
+        "city": place.city if place else None,
+        "county": place.county if place else None,
+        "state": place.state if place else None,
+        "country": None if place else (details.country or None),
+        "comment": details.comment or "",
+        "show_publicly": details.show_publicly,
+        "wants_updates": details.wants_updates,
+        "updates_consented_at": now if details.wants_updates else None,
+        "language": language,
+        "client_hash": client_hash,
+        "created_at": now,
+        "confirmation_sends": 0,
+        "last_confirmation_sent_at": None,
+    }
 
 
-def _insert_or_find(signature: Signature) -> tuple[Signature, bool]:
-    """Insert the signature, or return the one this mailbox already made (and False).
+def _insert_new(values: dict) -> int | None:
+    """Insert the signature and return its id, or None when this mailbox already signed.
 
-    The unique constraint decides, inside a savepoint, so two simultaneous
+    The unique constraint on (campaign, normalised email) decides, so two simultaneous
     submissions give one row: on PostgreSQL the second insert waits for the first
-    transaction and then fails; on SQLite writers queue (BEGIN IMMEDIATE).
+    transaction and then does nothing; on SQLite writers queue (BEGIN IMMEDIATE).
+    Any other constraint that refuses the row still raises ``IntegrityError``.
     """
-    try:
-        with db.session.begin_nested():
-            db.session.add(signature)
-    except IntegrityError:
-        existing = db.session.execute(
-            db.select(Signature).where(
-                Signature.campaign_id == signature.campaign_id,
-                Signature.email_normalized == signature.email_normalized,
-            )
-        ).scalar_one_or_none()
-        if existing is None:  # another constraint: a bug, not a duplicate
-            raise
-        return existing, False
-    return signature, True
+    table = Signature.__table__
+    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[table.c.campaign_id, table.c.email_normalized])
+        .returning(table.c.id)
+    )
+    # A pending signature is on no public page (see coalition.web.page_cache).
+    return db.session.execute(statement, execution_options={"changes_no_public_page": True}).scalar()
+
+
+def _existing(campaign_id: int, email_normalized: str) -> Signature:
+    """The signature this mailbox already made for the campaign."""
+    return db.session.execute(
+        db.select(Signature).where(
+            Signature.campaign_id == campaign_id,
+            Signature.email_normalized == email_normalized,
+        )
+    ).scalar_one()
+
+
+def _may_send_first(email_normalized: str) -> bool:
+    """Whether a new signature's first confirmation email may go (the mailbox limit; consumes nothing)."""
+    if int(current_app.config["MAX_CONFIRMATION_SENDS"]) < 1:
+        return False
+    if not mailbox_has_allowance(email_normalized):
+        log.info("email for a new signature held back: mailbox limit reached")
+        return False
+    return True
 
 
 def _claim_a_send(signature: Signature) -> bool:
@@ -248,7 +295,8 @@ def _may_send(signature: Signature) -> bool:
 
 
 def _pledges_with(
-    signature: Signature,
+    signature_id: int,
+    place: tuple[str | None, str | None],
     details: SignerDetails,
     email: str,
     language: str,
@@ -264,12 +312,12 @@ def _pledges_with(
     supporter = pledging.Supporter(
         full_name=details.full_name,
         email=email,
-        zip_code=signature.zip_code,
-        country=None if signature.zip_code else (details.country or signature.country),
+        zip_code=place[0],
+        country=None if place[0] else (details.country or place[1]),
         language=language,
         client_hash=client_hash,
     )
-    result = pledging.create_pending_pledges([(goal, []) for goal in chosen], supporter, signature_id=signature.id)
+    result = pledging.create_pending_pledges([(goal, []) for goal in chosen], supporter, signature_id=signature_id)
     return result.to_confirm
 
 
