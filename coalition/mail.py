@@ -50,11 +50,14 @@ def queue_mail(to_address: str, subject: str, body_text: str) -> int:
     # message per signature.
     now = utcnow()
     result = db.session.execute(
-        insert(OutgoingMail.__table__).values(
-            to_address=to_address, subject=subject, body_text=body_text, created_at=now, next_attempt_at=now
-        )
+        _QUEUE,
+        {"to_address": to_address, "subject": subject, "body_text": body_text, "created_at": now, "next_attempt_at": now},
     )
     return result.inserted_primary_key[0]
+
+
+#: Built once; the values are the parameters.
+_QUEUE = insert(OutgoingMail.__table__)
 
 
 #: UTF-8 bodies in quoted-printable: readable as plain text where most of it is ASCII.

@@ -25,6 +25,7 @@ link confirm them all.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -194,16 +195,22 @@ def _insert_new(values: dict) -> int | None:
     transaction and then does nothing; on SQLite writers queue (BEGIN IMMEDIATE).
     Any other constraint that refuses the row still raises ``IntegrityError``.
     """
+    statement = _insert_statement(db.session.get_bind().dialect.name)
+    # A pending signature is on no public page (see coalition.web.page_cache).
+    return db.session.execute(statement, values, execution_options={"changes_no_public_page": True}).scalar()
+
+
+@functools.cache
+def _insert_statement(dialect: str):
+    # Built once, with the values passed as parameters: building the statement with
+    # .values() cost more than running it.
     table = Signature.__table__
-    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (
         insert(table)
-        .values(**values)
         .on_conflict_do_nothing(index_elements=[table.c.campaign_id, table.c.email_normalized])
         .returning(table.c.id)
     )
-    # A pending signature is on no public page (see coalition.web.page_cache).
-    return db.session.execute(statement, execution_options={"changes_no_public_page": True}).scalar()
 
 
 def _existing(campaign_id: int, email_normalized: str) -> Signature:
