@@ -186,3 +186,28 @@ def test_a_copy_never_outlives_the_campaign_closing(client, make_campaign, rende
 def test_the_cache_can_be_turned_off(app_factory, make_config):
     app = app_factory(PAGE_CACHE_SECONDS=0)
     assert not app.extensions["page_cache"].enabled
+
+
+def test_a_kept_page_is_served_before_the_limiter_and_the_view_but_after_the_security_checks(
+    app_factory, make_campaign, monkeypatch
+):
+    """The limiter's check and the view's dispatch cost as much as serving the copy."""
+    app = app_factory(RATELIMIT_ENABLED=True)
+    with app.app_context():
+        campaign = make_campaign()
+        client = app.test_client()
+        assert client.get(f"/campaigns/{campaign.slug}").status_code == 200  # rendered and kept
+
+        def must_not_run(*args, **kwargs):
+            raise AssertionError("reached for a kept page")
+
+        monkeypatch.setitem(app.view_functions, "petitions.campaign", must_not_run)
+        checks = app.before_request_funcs[None]
+        names = [getattr(f, "__name__", "") for f in checks]
+        checks[names.index("_check_request_limit")] = must_not_run  # this app only: made for this test
+        kept = client.get(f"/campaigns/{campaign.slug}")
+        assert kept.status_code == 200 and campaign.title in kept.get_data(as_text=True)
+        assert kept.headers["X-Content-Type-Options"] == "nosniff"  # the response hooks still ran
+        # The security checks come first.
+        assert names.index("refuse_nul_characters") < names.index("_serve_a_kept_page")
+        assert names.index("refuse_json_that_is_not_form_data") < names.index("_serve_a_kept_page")

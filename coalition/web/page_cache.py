@@ -18,6 +18,11 @@ Freshness:
 - Whatever else may change unseen (another machine's commits, a deadline passing) shows
   within ``PAGE_CACHE_SECONDS``; a copy never outlives its campaign's closing time.
 
+A view keeps its pages by being named with ``keep_pages(endpoint)``; a kept copy is
+served by a ``before_request`` hook that runs right after the security checks, before
+the rate limiter works out (for a page it never limits) which limits apply and before
+the view is dispatched: that machinery cost as much as serving the copy.
+
 Staff (signed in), a visitor with a message waiting to be shown, and any address with a
 query string always get a freshly rendered page. ``PAGE_CACHE_SECONDS = 0`` turns the
 cache off.
@@ -38,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from coalition.extensions import db
 from coalition.forms.antispam import form_stamp
+from coalition.i18n import current_language
 
 #: Where the visitor's CSRF token and the form's signed start time go back in.
 CSRF_MARK = "\x00csrf-token\x00"
@@ -87,6 +93,10 @@ class PageCache:
         return self.seconds > 0
 
     # --- Serving -------------------------------------------------------------------------
+
+    def request_key(self) -> tuple | None:
+        """The key of this request's page: its endpoint, its address's values, the language."""
+        return self.key(*(request.view_args or {}).values(), current_language())
 
     def key(self, *parts) -> tuple | None:
         """The key of this request's page, or None when it must be rendered afresh."""
@@ -165,12 +175,37 @@ class PageCache:
             entry.expires_at = min(entry.expires_at, entry.rendered_at + self.grace)
 
 
+#: Endpoints whose pages are kept (see ``keep_pages``).
+_KEPT_ENDPOINTS: set[str] = set()
+
+
+def keep_pages(endpoint: str) -> None:
+    """Serve kept copies of this endpoint's pages before its view (which renders and ``put``s them)."""
+    _KEPT_ENDPOINTS.add(endpoint)
+
+
+def _serve_a_kept_page():
+    if request.endpoint not in _KEPT_ENDPOINTS:
+        return None
+    cache = page_cache()
+    key = cache.request_key()
+    if key is None:
+        return None
+    entry = cache.get(key)
+    return entry.page() if entry is not None else None
+
+
 def init_app(app: Flask) -> None:
-    """Give the app its page cache and watch the session's commits for public changes."""
+    """Give the app its page cache and watch the session's commits for public changes.
+
+    Call it before ``security.init_app``, whose checks go in front of every other
+    ``before_request`` function, this one's included.
+    """
     app.config.setdefault("PAGE_CACHE_SECONDS", 30)
     app.config.setdefault("PAGE_CACHE_GRACE_SECONDS", 1)
     app.config.setdefault("PAGE_CACHE_STAMP_FILE", "")
     app.extensions["page_cache"] = PageCache(app)
+    app.before_request_funcs.setdefault(None, []).insert(0, _serve_a_kept_page)
     _listen_once()
 
 

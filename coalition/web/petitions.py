@@ -32,7 +32,7 @@ from coalition.services import campaigns as campaign_service
 from coalition.services import signing
 from coalition.services.addresses import InvalidEmail, hash_client_address
 from coalition.web import endorsements as endorsement_views
-from coalition.web.page_cache import page_cache
+from coalition.web.page_cache import keep_pages, page_cache
 from coalition.web.urls import external_url
 
 bp = Blueprint("petitions", __name__)
@@ -119,11 +119,8 @@ def _details(form: SignForm) -> signing.SignerDetails:
 @limit_submissions(lambda: current_app.config["SIGN_RATE_LIMIT"])
 def campaign(slug: str):
     """A campaign's page; POST signs it, then redirects to the thank-you page."""
-    cache_key = page_cache().key(slug, current_language())
-    if cache_key is not None:
-        cached = page_cache().get(cache_key)
-        if cached is not None:
-            return cached.page()
+    # A kept copy of the page has been served before this view, if there was one.
+    cache_key = page_cache().request_key()
     campaign = _public_campaign_or_404(slug)
     form = SignForm()
     _offer_pledges(form, campaign)
@@ -169,6 +166,7 @@ def campaign(slug: str):
 
 
 redisplay_form_on_csrf_error("petitions.campaign")
+keep_pages("petitions.campaign")
 
 
 @bp.get("/campaigns/<slug>/thanks")
