@@ -51,7 +51,13 @@ def queue_mail(to_address: str, subject: str, body_text: str) -> int:
     now = utcnow()
     result = db.session.execute(
         _QUEUE,
-        {"to_address": to_address, "subject": subject, "body_text": body_text, "created_at": now, "next_attempt_at": now},
+        {
+            "to_address": to_address,
+            "subject": subject,
+            "body_text": body_text,
+            "created_at": now,
+            "next_attempt_at": now,
+        },
     )
     return result.inserted_primary_key[0]
 

@@ -8,8 +8,8 @@ queue and is retried.
 Duplicates are found by the database, not by looking first: the insert says
 ``ON CONFLICT DO NOTHING`` on the unique constraint of (campaign, normalised email),
 which refuses the second row even when two requests arrive at the same instant; the
-loser then reads the winner's row. Either way the signer sees the same thank-you page (saying
-"already signed" would tell anyone who signed), and a duplicate re-sends the
+loser then reads the winner's row. Either way the signer sees the same thank-you page
+(saying "already signed" would tell anyone who signed), and a duplicate re-sends the
 confirmation email, a few times at most.
 
 Counting is not done here: a signature counts only once confirmed, and the
@@ -122,7 +122,9 @@ def sign_petition(
     signature_id = _insert_new(values)
     if signature_id is not None:
         place = (values["zip_code"], values["country"])
-        pledges = _pledges_with(signature_id, place, details, email, language, client_hash, campaign, pledge_goals)
+        pledges = _pledges_with(
+            signature_id, place, details, email, language, client_hash, campaign, pledge_goals
+        )
         if first_email:
             _use_mailbox_allowance(email_normalized)
             confirmations.queue_signature_confirmation(
