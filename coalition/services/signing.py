@@ -40,6 +40,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from coalition import mail
+from coalition.database import NO_PUBLIC_CHANGE
 from coalition.extensions import db, limiter
 from coalition.models import Campaign, Goal, Pledge, Signature
 from coalition.models.types import utcnow
@@ -199,7 +200,7 @@ def _insert_new(values: dict) -> int | None:
     """
     statement = _insert_statement(db.session.get_bind().dialect.name)
     # A pending signature is on no public page (see coalition.web.page_cache).
-    return db.session.execute(statement, values, execution_options={"changes_no_public_page": True}).scalar()
+    return db.session.execute(statement, values, execution_options=NO_PUBLIC_CHANGE).scalar()
 
 
 @functools.cache
@@ -255,7 +256,7 @@ def _claim_a_send(signature: Signature) -> bool:
         )
         .values(confirmation_sends=Signature.confirmation_sends + 1, last_confirmation_sent_at=now)
         # Bookkeeping of emails: no campaign page changes (see coalition.web.page_cache).
-        .execution_options(synchronize_session=False, changes_no_public_page=True)
+        .execution_options(synchronize_session=False, **NO_PUBLIC_CHANGE)
     ).rowcount
     if claimed:
         # Read back only if something asks (a refresh here cost a query per signature).

@@ -41,6 +41,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from coalition.database import NO_PUBLIC_CHANGE_OPTION
 from coalition.extensions import db
 from coalition.forms.antispam import form_stamp
 from coalition.i18n import select_locale
@@ -57,8 +58,6 @@ UNSHOWN_TABLES = frozenset(
 )
 #: Signature columns a campaign page never shows (the confirmation-email bookkeeping).
 UNSHOWN_SIGNATURE_COLUMNS = frozenset({"confirmation_sends", "last_confirmation_sent_at"})
-#: Execution option of a Core UPDATE, INSERT or DELETE that changes nothing a page shows.
-UNSHOWN_OPTION = "changes_no_public_page"
 
 
 @dataclass
@@ -95,18 +94,15 @@ class PageCache:
     # --- Serving -------------------------------------------------------------------------
 
     def request_key(self) -> tuple | None:
-        """The key of this request's page: its endpoint, its address's values, the language."""
-        # The language's code as chosen, without building Babel's Locale (a tenth of the cost
-        # of serving a copy); the page itself is rendered in the same choice.
-        return self.key(*(request.view_args or {}).values(), select_locale())
-
-    def key(self, *parts) -> tuple | None:
-        """The key of this request's page, or None when it must be rendered afresh."""
+        """The key of this request's page (its endpoint, its address's values, the language),
+        or None when it must be rendered afresh."""
         if not self.enabled or request.method not in ("GET", "HEAD") or request.query_string:
             return None
         if session.get("_flashes") or current_user.is_authenticated:
             return None
-        return (request.endpoint, *parts)
+        # The language's code as chosen, without building Babel's Locale (a tenth of the cost
+        # of serving a copy); the page itself is rendered in the same choice.
+        return (request.endpoint, *(request.view_args or {}).values(), select_locale())
 
     def get(self, key: tuple) -> Entry | None:
         """The copy for ``key`` if it is still fresh."""
@@ -203,9 +199,6 @@ def init_app(app: Flask) -> None:
     Call it before ``security.init_app``, whose checks go in front of every other
     ``before_request`` function, this one's included.
     """
-    app.config.setdefault("PAGE_CACHE_SECONDS", 30)
-    app.config.setdefault("PAGE_CACHE_GRACE_SECONDS", 1)
-    app.config.setdefault("PAGE_CACHE_STAMP_FILE", "")
     app.extensions["page_cache"] = PageCache(app)
     app.before_request_funcs.setdefault(None, []).insert(0, _serve_a_kept_page)
     _listen_once()
@@ -257,7 +250,7 @@ def _after_flush(session: Session, _flush_context) -> None:
 def _on_execute(orm_execute_state) -> None:
     if not (orm_execute_state.is_update or orm_execute_state.is_delete or orm_execute_state.is_insert):
         return
-    if orm_execute_state.execution_options.get(UNSHOWN_OPTION):
+    if orm_execute_state.execution_options.get(NO_PUBLIC_CHANGE_OPTION):
         return
     table = getattr(orm_execute_state.statement, "table", None)
     if table is not None and getattr(table, "name", None) in UNSHOWN_TABLES:
