@@ -79,23 +79,20 @@ def _build_message(row, sender: str) -> Message:
     message per signature). Addresses outside ASCII (``josé@example.org``) need the
     registry's international handling, so those messages still use ``EmailMessage``.
     """
-    msgid = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or "localhost")
-    if not (row.to_address.isascii() and sender.isascii()):
+    subject: str | Header = row.subject
+    if row.to_address.isascii() and sender.isascii():
+        message: Message = MIMEText(row.body_text, "plain", _UTF8_QP)
+        if not subject.isascii():
+            subject = Header(subject, "utf-8")
+    else:
         message = EmailMessage()
-        message["From"] = sender
-        message["To"] = row.to_address
-        message["Subject"] = row.subject
-        message["Message-ID"] = msgid
-        message["Auto-Submitted"] = "auto-generated"
         message.set_content(row.body_text)
-        return message
-    plain = MIMEText(row.body_text, "plain", _UTF8_QP)
-    plain["From"] = sender
-    plain["To"] = row.to_address
-    plain["Subject"] = row.subject if row.subject.isascii() else Header(row.subject, "utf-8")
-    plain["Message-ID"] = msgid
-    plain["Auto-Submitted"] = "auto-generated"
-    return plain
+    message["From"] = sender
+    message["To"] = row.to_address
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or "localhost")
+    message["Auto-Submitted"] = "auto-generated"
+    return message
 
 
 #: The server refused this message (a recipient, its content), not the connection: the
