@@ -30,6 +30,8 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
+
+
 class StaffLoginManager(LoginManager):
     """Flask-Login's manager, protecting only sessions that hold a staff member.
 
@@ -78,4 +80,6 @@ def limit_submissions(limit_value):
 
 @limiter.request_filter
 def _reading_a_form_page() -> bool:
-    return request.method in ("GET", "HEAD") and current_app.view_functions.get(request.endpoint) in _SUBMISSION_LIMITED_VIEWS
+    if request.method not in ("GET", "HEAD"):
+        return False
+    return current_app.view_functions.get(request.endpoint) in _SUBMISSION_LIMITED_VIEWS

@@ -107,9 +107,9 @@ def _cell(item, *, quoted: bool, empty_as_null: bool = False):
     Timestamps are formatted, booleans become yes/no, text a spreadsheet would read as a
     formula gets a leading ``'`` (as ``neutralize`` does in Python), and, if ``quoted``
     (SQLite's whole lines; PostgreSQL's COPY quotes by itself), text holding a quote,
-    comma or line break is quoted as RFC 4180 says. All of it in
-    SQL, so that no Python code runs per cell: that is what kept large exports far
-    behind the database's own CSV output. With ``empty_as_null`` (for PostgreSQL's COPY,
+    comma or line break is quoted as RFC 4180 says. All of it in SQL, so that no Python
+    code runs per cell: that is what kept large exports far behind the database's own
+    CSV output. With ``empty_as_null`` (for PostgreSQL's COPY,
     which quotes an empty string to tell it from NULL) empty text becomes NULL.
     """
     if isinstance(item, Code):

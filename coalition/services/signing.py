@@ -19,8 +19,8 @@ for why shards rather than one counter row or ``COUNT(*)``), changed by
 
 To extend (pledges made with the signature, for example): add the records in
 ``sign_petition`` after the signature is written and pass them to
-``confirmations.queue_confirmation_email`` with the signature, so one email and one
-link confirm them all.
+``confirmations.queue_signature_confirmation`` (or, for an existing signature,
+``queue_confirmation_email``) with it, so one email and one link confirm them all.
 """
 
 from __future__ import annotations
@@ -272,7 +272,11 @@ def _mailbox_key(email_normalized: str) -> str:
 def _mailbox_limits():
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return []
-    return parse_many(current_app.config["CONFIRMATION_EMAIL_RATE_LIMIT"])
+    return _parsed_limits(current_app.config["CONFIRMATION_EMAIL_RATE_LIMIT"])
+
+
+# Parsed once per setting, not twice per signature (tested, then used).
+_parsed_limits = functools.lru_cache(maxsize=8)(parse_many)
 
 
 def mailbox_has_allowance(email_normalized: str) -> bool:
