@@ -10,9 +10,39 @@ from flask_babel import lazy_gettext as _l
 LANGUAGE_COOKIE = "lang"
 
 
+#: WSGI environ key: the language named by the address's prefix (``/es/...``).
+LANGUAGE_ENVIRON_KEY = "coalition.language"
+
+
+class LanguagePrefix:
+    """WSGI middleware: ``/es/...`` is the Spanish site.
+
+    The prefix moves from the path into ``SCRIPT_NAME``, so every view, route and
+    ``url_for`` works unchanged, and every link a Spanish page builds stays Spanish.
+    """
+
+    def __init__(self, wsgi_app, languages: list[str], default: str) -> None:
+        self.wsgi_app = wsgi_app
+        self.prefixes = [("/" + code, code) for code in languages if code != default]
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        for prefix, code in self.prefixes:
+            if path == prefix or path.startswith(prefix + "/"):
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "").rstrip("/") + prefix
+                environ["PATH_INFO"] = path[len(prefix):] or "/"
+                environ[LANGUAGE_ENVIRON_KEY] = code
+                break
+        return self.wsgi_app(environ, start_response)
+
+
 def select_locale() -> str:
-    """The visitor's chosen language, else the browser's preference, else English."""
+    """The language of the address, else the visitor's chosen language, else the browser's
+    preference, else English."""
     languages = current_app.config["LANGUAGES"]
+    in_address = request.environ.get(LANGUAGE_ENVIRON_KEY)
+    if in_address in languages:
+        return in_address
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in languages:
         return chosen
@@ -57,7 +87,10 @@ def status_label(status: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Make the language helpers available to templates."""
+    """Serve the languages at their prefixes; make the language helpers available to templates."""
+    app.wsgi_app = LanguagePrefix(  # type: ignore[method-assign]
+        app.wsgi_app, app.config["LANGUAGES"], app.config["BABEL_DEFAULT_LOCALE"]
+    )
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.filters["status_label"] = status_label
     app.jinja_env.globals["current_language"] = current_language

@@ -22,7 +22,7 @@ from coalition.models import Campaign, Goal, Pledge, Signature
 from coalition.models.types import utcnow
 from coalition.services import counting
 from coalition.tokens import make_token, read_token
-from coalition.web.urls import external_url
+from coalition.urls import external_url
 
 TOKEN_PURPOSE = "confirm-submission"
 #: Confirmation links work for seven days.

@@ -41,7 +41,7 @@ from coalition.models.types import utcnow
 from coalition.services import campaigns as campaign_service
 from coalition.services.addresses import check_email, normalize_email
 from coalition.tokens import TokenInvalid, make_token, read_token
-from coalition.web.urls import external_url
+from coalition.urls import external_url
 
 CONFIRM_PURPOSE = "confirm-endorsement"
 #: Confirmation links work for seven days, like a supporter's.

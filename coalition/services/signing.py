@@ -46,7 +46,7 @@ from coalition.models import Campaign, Goal, Pledge, Signature
 from coalition.models.types import utcnow
 from coalition.services import addresses, confirmations, pledging
 from coalition.services import campaigns as campaign_service
-from coalition.web.urls import external_url
+from coalition.urls import external_url
 
 log = logging.getLogger(__name__)
 

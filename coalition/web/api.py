@@ -7,7 +7,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify
 from coalition.models import Campaign
 from coalition.models.types import utcnow
 from coalition.services import campaigns as campaign_service
-from coalition.web.urls import external_url
+from coalition.urls import external_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

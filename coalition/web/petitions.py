@@ -33,7 +33,7 @@ from coalition.services import signing
 from coalition.services.addresses import InvalidEmail, hash_client_address
 from coalition.web import endorsements as endorsement_views
 from coalition.web.page_cache import keep_pages, page_cache
-from coalition.web.urls import external_url
+from coalition.urls import external_url
 
 bp = Blueprint("petitions", __name__)
 

@@ -11,7 +11,7 @@ from coalition.services import campaigns as campaign_service
 from coalition.services import content as content_service
 from coalition.services import pledging
 from coalition.web.pledges import render_goal_page
-from coalition.web.urls import safe_next
+from coalition.urls import safe_next
 
 bp = Blueprint("public", __name__)
 

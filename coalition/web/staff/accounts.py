@@ -15,7 +15,7 @@ from coalition.extensions import db, limiter
 from coalition.forms.staff import ChangePasswordForm, ConfirmForm, LoginForm, NewStaffForm, StaffRoleForm
 from coalition.services import staff as staff_service
 from coalition.web.staff import LAST_SEEN_KEY, admin_only, bp
-from coalition.web.urls import safe_next
+from coalition.urls import safe_next
 
 
 def _account_key() -> str:

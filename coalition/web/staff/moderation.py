@@ -22,7 +22,7 @@ from coalition.models import Campaign, Endorsement
 from coalition.services import endorsing as review_service
 from coalition.services import moderation as moderation_service
 from coalition.web.staff import bp
-from coalition.web.urls import safe_next
+from coalition.urls import safe_next
 
 #: What the review functions raise for a change staff may not make.
 REVIEW_ERRORS = (review_service.EndorsementError, review_service.EndorsementNotFound)
