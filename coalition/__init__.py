@@ -6,7 +6,7 @@ import os
 
 from flask import Flask
 
-from coalition import auth, cli, database, errors, i18n, limits_storage, logs, security, templating
+from coalition import auth, cli, database, errors, i18n, limits_storage, logs, security, static_files, templating
 from coalition import models  # noqa: F401  (registers every table on db.metadata)
 from coalition.config import load_config
 from coalition.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -39,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     templating.init_app(app)
+    static_files.init_app(app)
     page_cache.init_app(app)  # before security: its checks must come first (see security.init_app)
     security.init_app(app)
     register_blueprints(app)
