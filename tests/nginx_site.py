@@ -173,8 +173,13 @@ class Nginx:
                 self.process.wait()
 
 
-def start_nginx(prefix: Path, config_text: str | None = None, workers: int = 1) -> Nginx:
-    """Start nginx in the foreground with its prefix in ``prefix``; it proxies to ``prefix/gunicorn.sock``."""
+def start_nginx(prefix: Path, config_text: str | None = None, workers: int = 1,
+                command_prefix: list[str] | None = None) -> Nginx:
+    """Start nginx in the foreground with its prefix in ``prefix``; it proxies to ``prefix/gunicorn.sock``.
+
+    ``config_text`` replaces the shipped file's text (the benchmarks change it);
+    ``command_prefix`` goes before the command (``taskset -c 0``).
+    """
     paths = Paths(prefix)
     for folder in ("conf.d", "body", "proxy", "fastcgi", "uwsgi", "scgi", "acme", "logs", "cache"):
         (prefix / folder).mkdir(parents=True, exist_ok=True)
@@ -190,7 +195,7 @@ def start_nginx(prefix: Path, config_text: str | None = None, workers: int = 1) 
     if check.returncode != 0:
         raise AssertionError(f"nginx refused the configuration:\n{check.stderr}")
     with open(prefix / "stderr.log", "wb") as stderr:
-        nginx.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
+        nginx.process = subprocess.Popen((command_prefix or []) + command, stdout=subprocess.DEVNULL, stderr=stderr)
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
         if nginx.process.poll() is not None:
