@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
-from flask_wtf import FlaskForm
 
 from coalition.extensions import limiter
+from coalition.forms.antispam import PublicForm
 from coalition.services import confirmations
 from coalition.tokens import TokenExpired, TokenInvalid
 
 bp = Blueprint("confirm", __name__)
 
 
-class ConfirmForm(FlaskForm):
-    """The "Confirm" button: CSRF only."""
+class ConfirmForm(PublicForm):
+    """The "Confirm" button: no fields."""
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])

@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from coalition.errors import redisplay_form_on_csrf_error
 from coalition.extensions import db
 from coalition.forms.staff import CampaignForm, ConfirmForm, GoalForm, PledgeActionForm
 from coalition.models import Campaign, Goal, PledgeAction
@@ -116,10 +115,6 @@ def edit_campaign(campaign_id: int):
     )
 
 
-redisplay_form_on_csrf_error("staff.new_campaign")
-redisplay_form_on_csrf_error("staff.edit_campaign")
-
-
 @bp.post("/campaigns/<int:campaign_id>/status")
 def campaign_status(campaign_id: int):
     """Open, close, archive or unarchive a campaign."""
@@ -167,9 +162,6 @@ def edit_goal(goal_id: int):
             return redirect(url_for("staff.edit_goal", goal_id=goal.id))
     new_action = PledgeActionForm(formdata=None, prefix="new")
     return render_template("staff/goal_form.html", goal=goal, form=form, new_action=new_action)
-
-
-redisplay_form_on_csrf_error("staff.edit_goal")
 
 
 @bp.post("/goals/<int:goal_id>/actions")
