@@ -54,3 +54,18 @@ def test_gunicorn_listens_where_nginx_proxies_and_nginx_serves_the_sites_static_
     assert f"/run/{service['RuntimeDirectory']}/" in bind.group(1)
     assert f"alias {service['WorkingDirectory']}/static/;" in nginx
     assert "COALITION_PROXY_COUNT=1" in (DEPLOY / "coalition.service").read_text()
+
+
+def test_the_cache_key_holds_every_parameter_a_public_view_reads():
+    """A public view that reads a query parameter must have it in nginx's cache key, or
+    every value would be served the page drawn for the first one."""
+    key = re.search(r"map \"([^\"]+)\" \$coalition_cache_key", (DEPLOY / "nginx.conf").read_text()).group(1)
+    web = Path(PROJECT_ROOT) / "coalition" / "web"
+    public_views = [path for path in web.rglob("*.py") if "staff" not in path.parts]
+    read = set()
+    for path in public_views:
+        read |= set(re.findall(r"request\.(?:args|values)\.get\(\s*[\"'](\w+)[\"']", path.read_text()))
+        assert not re.search(r"request\.(?:args|values)\[", path.read_text()), f"{path.name}: read parameters with .get()"
+    assert read, "no public parameter found: the scan no longer matches the code"
+    for name in read:
+        assert f"$arg_{name}" in key, f"{name} is read by a public view but not in $coalition_cache_key"
