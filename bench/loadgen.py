@@ -1,10 +1,12 @@
 """An asyncio HTTP/1.1 load generator for the benchmarks: sign-form POSTs and page GETs.
 
 Each virtual user keeps its own cookies, like a browser. A signing user first GETs
-the sign form (session cookie, CSRF token, signed ``form_started``), then POSTs
-signatures on that session until time is up: unique emails, one in ten a repeat of
-one it already sent. gunicorn's sync workers close every connection after one
-response, so a user reconnects whenever the server says ``Connection: close``.
+the sign form (its hidden fields: the signed ``form_started``, and a CSRF token and
+session cookie if the form has them), then POSTs signatures until time is up, with the
+fetch metadata a browser sends: unique emails, one in ten a repeat of one it already
+sent. gunicorn's sync workers close every connection after one response, so a user
+reconnects whenever the server says ``Connection: close``. ``tls=True`` speaks HTTPS
+(to nginx), keeping each connection open as nginx allows.
 
 No third-party client: raw asyncio streams keep the generator's own cost low and
 the same for both sides of a pair.
@@ -15,10 +17,16 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+import ssl
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
+
+#: The load generator talks to its own nginx, with a self-signed certificate.
+_UNVERIFIED = ssl.create_default_context()
+_UNVERIFIED.check_hostname = False
+_UNVERIFIED.verify_mode = ssl.CERT_NONE
 
 _HIDDEN = re.compile(rb'<input[^>]*name="(csrf_token|form_started)"[^>]*value="([^"]*)"')
 _HIDDEN_REVERSED = re.compile(rb'<input[^>]*value="([^"]*)"[^>]*name="(csrf_token|form_started)"')
@@ -48,14 +56,18 @@ class LoadResult:
 class Connection:
     """One keep-alive-if-allowed HTTP/1.1 connection with a cookie jar."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
+    def __init__(self, host: str, port: int, tls: bool = False) -> None:
+        self.host, self.port, self.tls = host, port, tls
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.cookies: dict[str, str] = {}
 
     async def _open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        if self.tls:
+            self.reader, self.writer = await asyncio.open_connection(
+                self.host, self.port, ssl=_UNVERIFIED, server_hostname="localhost")
+        else:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
 
     def close(self) -> None:
         if self.writer is not None:
@@ -71,6 +83,7 @@ class Connection:
             head.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
         if method == "POST":
             head.append("Content-Type: application/x-www-form-urlencoded")
+            head.append("Sec-Fetch-Site: same-origin")
             head.append(f"Content-Length: {len(body)}")
         self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
         status_line = await self.reader.readline()
@@ -120,8 +133,9 @@ def form_fields(page: bytes) -> dict[str, str]:
 
 def sign_form(email: str, n: int, fields: dict) -> dict:
     """The sign form a benchmark signer sends: the page's hidden fields, then what a person types."""
+    hidden = {"csrf_token": fields["csrf_token"]} if "csrf_token" in fields else {}
     return {
-        "csrf_token": fields.get("csrf_token", ""),
+        **hidden,
         "form_started": fields.get("form_started", ""),
         "homepage": "",
         "full_name": f"Bench Signer {n}",
@@ -133,8 +147,9 @@ def sign_form(email: str, n: int, fields: dict) -> dict:
     }
 
 
-async def _signer(user: int, host: str, port: int, path: str, deadline: float, run_id: str, result: LoadResult) -> None:
-    conn = Connection(host, port)
+async def _signer(user: int, host: str, port: int, path: str, deadline: float, run_id: str, result: LoadResult,
+                  tls: bool = False) -> None:
+    conn = Connection(host, port, tls)
     sent: list[str] = []
     n = 0
     try:
@@ -164,8 +179,8 @@ async def _signer(user: int, host: str, port: int, path: str, deadline: float, r
         conn.close()
 
 
-async def _reader(host: str, port: int, path: str, deadline: float, result: LoadResult) -> None:
-    conn = Connection(host, port)
+async def _reader(host: str, port: int, path: str, deadline: float, result: LoadResult, tls: bool = False) -> None:
+    conn = Connection(host, port, tls)
     try:
         while time.monotonic() < deadline:
             try:
@@ -179,31 +194,37 @@ async def _reader(host: str, port: int, path: str, deadline: float, result: Load
         conn.close()
 
 
-async def _run(kind: str, host: str, port: int, path: str, users: int, seconds: float, run_id: str) -> LoadResult:
+async def _run(kind: str, host: str, port: int, paths: list[str], users: int, seconds: float, run_id: str,
+               tls: bool) -> LoadResult:
     result = LoadResult()
     started = time.monotonic()
     cpu_started = time.process_time()
     deadline = started + seconds
     if kind == "sign":
-        tasks = [_signer(user, host, port, path, deadline, run_id, result) for user in range(users)]
+        tasks = [_signer(user, host, port, paths[user % len(paths)], deadline, run_id, result, tls) for user in range(users)]
     else:
-        tasks = [_reader(host, port, path, deadline, result) for _ in range(users)]
+        tasks = [_reader(host, port, paths[user % len(paths)], deadline, result, tls) for user in range(users)]
     await asyncio.gather(*tasks)
     result.seconds = time.monotonic() - started
     result.client_cpu_share = (time.process_time() - cpu_started) / result.seconds
     return result
 
 
-def run_load(kind: str, port: int, path: str, *, users: int = 8, seconds: float = 10.0, run_id: str = "x", host: str = "127.0.0.1") -> LoadResult:
-    """Drive ``path`` for ``seconds`` with ``users`` concurrent users; ``kind`` is "sign" or "get"."""
-    return asyncio.run(_run(kind, host, port, path, users, seconds, run_id))
+def run_load(kind: str, port: int, path: str | list[str], *, users: int = 8, seconds: float = 10.0, run_id: str = "x",
+             host: str = "127.0.0.1", tls: bool = False) -> LoadResult:
+    """Drive ``path`` for ``seconds`` with ``users`` concurrent users; ``kind`` is "sign" or "get".
+
+    With a list of paths, the users take them in turn (user n the n-th, modulo).
+    """
+    paths = [path] if isinstance(path, str) else list(path)
+    return asyncio.run(_run(kind, host, port, paths, users, seconds, run_id, tls))
 
 
-def fetch(port: int, path: str, host: str = "127.0.0.1") -> tuple[int, bytes]:
+def fetch(port: int, path: str, host: str = "127.0.0.1", tls: bool = False) -> tuple[int, bytes]:
     """One GET (to check a server or take a copy of a page)."""
 
     async def once():
-        conn = Connection(host, port)
+        conn = Connection(host, port, tls)
         try:
             status, _, payload = await conn.request("GET", path)
             return status, payload

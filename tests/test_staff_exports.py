@@ -33,6 +33,17 @@ def organizer_client(client, make_staff):
     return client
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/staff/exports/signatures.csv?s-status=confirmed", "/staff/exports/pledges.csv?p-status=confirmed",
+     "/staff/exports/endorsements.csv?e-status=verified"],
+)
+def test_exports_tell_nginx_not_to_buffer_them(organizer_client, content, path):
+    response = organizer_client.get(path)
+    assert response.status_code == 200, response.data[:300]
+    assert response.headers["X-Accel-Buffering"] == "no"
+
+
 def test_signatories_csv_is_safe_for_spreadsheets(organizer_client, make_campaign, make_signature_row):
     campaign = make_campaign(slug="fund-atis")
     make_signature_row(campaign, full_name="José Núñez-Álvarez", email="jose@example.org")
