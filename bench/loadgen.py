@@ -1,7 +1,7 @@
 """An asyncio HTTP/1.1 load generator for the benchmarks: sign-form POSTs and page GETs.
 
 Each virtual user keeps its own cookies, like a browser. A signing user first GETs
-the sign form (its hidden fields: the signed ``form_started``, and a CSRF token and
+the sign form (before the measured time starts) (its hidden fields: the signed ``form_started``, and a CSRF token and
 session cookie if the form has them), then POSTs signatures until time is up, with the
 fetch metadata a browser sends: unique emails, one in ten a repeat of one it already
 sent. gunicorn's sync workers close every connection after one response, so a user
@@ -147,15 +147,19 @@ def sign_form(email: str, n: int, fields: dict) -> dict:
     }
 
 
-async def _signer(user: int, host: str, port: int, path: str, deadline: float, run_id: str, result: LoadResult,
-                  tls: bool = False) -> None:
+async def _open_form(host: str, port: int, path: str, result: LoadResult, tls: bool) -> tuple[Connection, dict]:
+    """A signer's first step: GET the sign form, keep its hidden fields (and any cookie)."""
     conn = Connection(host, port, tls)
+    status, _, page = await conn.request("GET", path)
+    result.statuses[status] += 1
+    return conn, form_fields(page)
+
+
+async def _signer(user: int, conn: Connection, fields: dict, path: str, deadline: float, run_id: str,
+                  result: LoadResult) -> None:
     sent: list[str] = []
     n = 0
     try:
-        status, _, page = await conn.request("GET", path)
-        result.statuses[status] += 1
-        fields = form_fields(page)
         while time.monotonic() < deadline:
             n += 1
             repeat = n % 10 == 0 and bool(sent)
@@ -195,13 +199,21 @@ async def _reader(host: str, port: int, path: str, deadline: float, result: Load
 
 
 async def _run(kind: str, host: str, port: int, paths: list[str], users: int, seconds: float, run_id: str,
-               tls: bool) -> LoadResult:
+               tls: bool, on_ready) -> LoadResult:
     result = LoadResult()
+    forms = []
+    if kind == "sign":
+        # Every signer's form first, outside the measured time: a round measures signing.
+        forms = await asyncio.gather(*(_open_form(host, port, paths[user % len(paths)], result, tls)
+                                       for user in range(users)))
+    if on_ready is not None:
+        on_ready()
     started = time.monotonic()
     cpu_started = time.process_time()
     deadline = started + seconds
     if kind == "sign":
-        tasks = [_signer(user, host, port, paths[user % len(paths)], deadline, run_id, result, tls) for user in range(users)]
+        tasks = [_signer(user, conn, fields, paths[user % len(paths)], deadline, run_id, result)
+                 for user, (conn, fields) in enumerate(forms)]
     else:
         tasks = [_reader(host, port, paths[user % len(paths)], deadline, result, tls) for user in range(users)]
     await asyncio.gather(*tasks)
@@ -211,13 +223,15 @@ async def _run(kind: str, host: str, port: int, paths: list[str], users: int, se
 
 
 def run_load(kind: str, port: int, path: str | list[str], *, users: int = 8, seconds: float = 10.0, run_id: str = "x",
-             host: str = "127.0.0.1", tls: bool = False) -> LoadResult:
+             host: str = "127.0.0.1", tls: bool = False, on_ready=None) -> LoadResult:
     """Drive ``path`` for ``seconds`` with ``users`` concurrent users; ``kind`` is "sign" or "get".
 
-    With a list of paths, the users take them in turn (user n the n-th, modulo).
+    With a list of paths, the users take them in turn (user n the n-th, modulo). Signers
+    GET their form first; ``on_ready()`` is called once they all have it, as the measured
+    time starts (the caller reads the server's CPU there).
     """
     paths = [path] if isinstance(path, str) else list(path)
-    return asyncio.run(_run(kind, host, port, paths, users, seconds, run_id, tls))
+    return asyncio.run(_run(kind, host, port, paths, users, seconds, run_id, tls, on_ready))
 
 
 def fetch(port: int, path: str, host: str = "127.0.0.1", tls: bool = False) -> tuple[int, bytes]:

@@ -295,8 +295,10 @@ def sign_round(result: PairResult, side: str, server: Server, path: str, url: st
     """One signing round: load, then the checks (5xx, rows = successes, one email per new signature)."""
     rows_before = signature_rows(url, campaign_id)
     mail_before = outbox_files(outbox) if outbox else 0
-    cpu_before = server.cpu_seconds()
-    load = loadgen.run_load("sign", server.port, path, users=USERS, seconds=seconds, run_id=tag)
+    cpu = {}
+    load = loadgen.run_load("sign", server.port, path, users=USERS, seconds=seconds, run_id=tag,
+                            on_ready=lambda: cpu.setdefault("before", server.cpu_seconds()))
+    cpu_before = cpu["before"]
     drain = wait_for_mail(url) if outbox else 0.0
     cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / max(1, load.new_signatures + load.repeat_signatures)
     rows_added = signature_rows(url, campaign_id) - rows_before
@@ -344,8 +346,9 @@ def get_round(result: PairResult, side: str, server, path: str | list[str], seco
         (result.site_cpu_ms if side == "site" else result.baseline_cpu_ms).append(cpu_ms)
 
 
-def web_pairs(backend: str, url: str, pages: bool) -> list[PairResult]:
-    """The signing pair (and, if ``pages``, the busy-page pair) on one database."""
+def web_pairs(backend: str, url: str, pages: bool, signing: bool = True) -> list[PairResult]:
+    """The signing pair and, if ``pages``, the busy-page pairs (alone, through nginx) on one
+    database; ``signing=False`` runs the page through nginx only."""
     prepare.migrate(url)
     ids = prepare.setup_campaigns(url, ["bench-sign", "bench-minimal", "bench-busy"], counts={"bench-busy": BUSY_ROWS})
     if pages:
@@ -367,29 +370,38 @@ def web_pairs(backend: str, url: str, pages: bool) -> list[PairResult]:
         status, page_es = loadgen.fetch(site.port, "/es/campaigns/bench-busy")
         with open(page_file_es, "wb") as handle:
             handle.write(page_es)
-        with Server(f"minimal-{backend}", "bench.minimal_app:app", base_env, "/sign") as minimal:
-            sign = PairResult(f"signing ({backend})", "signatures/s")
-            sides = [("site", site, "/campaigns/bench-sign", ids["bench-sign"], outbox),
-                     ("baseline", minimal, "/sign", ids["bench-minimal"], None)]
-            log(f"signing on {backend}: warm-up")
-            for side, server, path, cid, box in sides:
-                sign_round(sign, side, server, path, url, cid, box, WARMUP_SECONDS, "warm-up", record=False)
-            for n in range(1, ROUNDS + 1):
-                for side, server, path, cid, box in sides if n % 2 else sides[::-1]:
-                    sign_round(sign, side, server, path, url, cid, box, SECONDS, f"round{n}")
-            results.append(sign)
-            if pages:
-                page_pair = PairResult(f"busy campaign page ({backend}, {BUSY_ROWS:,} signatures)", "pages/s")
-                page_sides = [("site", site, "/campaigns/bench-busy"), ("baseline", minimal, "/page")]
-                log(f"page on {backend}: warm-up")
-                for side, server, path in page_sides:
-                    get_round(page_pair, side, server, path, WARMUP_SECONDS, "warm-up", record=False)
-                for n in range(1, ROUNDS + 1):
-                    for side, server, path in page_sides if n % 2 else page_sides[::-1]:
-                        get_round(page_pair, side, server, path, SECONDS, f"round{n}")
-                results.append(page_pair)
+        if signing:
+            with Server(f"minimal-{backend}", "bench.minimal_app:app", base_env, "/sign") as minimal:
+                results += app_alone_pairs(backend, url, ids, outbox, site, minimal, pages)
     if pages:
         results.append(nginx_page_pair(site_env, {"/bench/page": page_file, "/bench/page-es": page_file_es}))
+    return results
+
+
+def app_alone_pairs(backend: str, url: str, ids: dict, outbox: str, site: Server, minimal: Server,
+                    pages: bool) -> list[PairResult]:
+    """Signing, and the busy page, against the minimal app (no nginx)."""
+    results = []
+    sign = PairResult(f"signing ({backend})", "signatures/s")
+    sides = [("site", site, "/campaigns/bench-sign", ids["bench-sign"], outbox),
+             ("baseline", minimal, "/sign", ids["bench-minimal"], None)]
+    log(f"signing on {backend}: warm-up")
+    for side, server, path, cid, box in sides:
+        sign_round(sign, side, server, path, url, cid, box, WARMUP_SECONDS, "warm-up", record=False)
+    for n in range(1, ROUNDS + 1):
+        for side, server, path, cid, box in sides if n % 2 else sides[::-1]:
+            sign_round(sign, side, server, path, url, cid, box, SECONDS, f"round{n}")
+    results.append(sign)
+    if pages:
+        page_pair = PairResult(f"busy campaign page ({backend}, {BUSY_ROWS:,} signatures)", "pages/s")
+        page_sides = [("site", site, "/campaigns/bench-busy"), ("baseline", minimal, "/page")]
+        log(f"page on {backend}: warm-up")
+        for side, server, path in page_sides:
+            get_round(page_pair, side, server, path, WARMUP_SECONDS, "warm-up", record=False)
+        for n in range(1, ROUNDS + 1):
+            for side, server, path in page_sides if n % 2 else page_sides[::-1]:
+                get_round(page_pair, side, server, path, SECONDS, f"round{n}")
+        results.append(page_pair)
     return results
 
 
@@ -632,8 +644,9 @@ def main() -> int:
         path = os.path.join(WORK, "site.sqlite" + suffix)
         if os.path.exists(path):
             os.remove(path)
-    if not only or only & {"sign", "page"}:
-        results += web_pairs("sqlite", sqlite_url, pages=not only or "page" in only)
+    if not only or only & {"sign", "page", "nginx"}:
+        results += web_pairs("sqlite", sqlite_url, pages=not only or bool(only & {"page", "nginx"}),
+                             signing=not only or bool(only & {"sign", "page"}))
     if not only or "export" in only:
         results += export_pair("sqlite")
     if (not only or "postgres" in only) and postgres_available():
