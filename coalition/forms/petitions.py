@@ -12,7 +12,14 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from coalition.forms.antispam import AntiSpamMixin
-from coalition.services.addresses import InvalidEmail, Place, check_email, lookup_zip
+from coalition.services.addresses import (
+    ZIP_CODE_SHAPE,
+    InvalidEmail,
+    Place,
+    check_email,
+    lookup_zip,
+    normalize_zip_code,
+)
 
 #: Longest comment a signer may leave.
 COMMENT_MAX_LENGTH = 500
@@ -24,7 +31,6 @@ COUNTRY_MAX_LENGTH = 100
 #: Characters that reorder or hide text: they have no place in a name, and let a
 #: name on the public wall pretend to be something else.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
-_ZIP = re.compile(r"^\d{5}(?:-?\d{4})?$")
 _LINK = re.compile(r"(?i)(?:https?://|www\.)")
 #: What signers abroad may not give as their country: US signers give a ZIP code.
 _US_NAMES = frozenset(
@@ -152,7 +158,9 @@ class SignForm(AntiSpamMixin, FlaskForm):
             if country in _US_NAMES:
                 raise ValidationError(_l("Please enter your ZIP code: it tells us your city and county."))
             return
-        if not _ZIP.match(field.data):
+        # Digits of another script (a fullwidth "１００２７") are the same ZIP code.
+        field.data = normalize_zip_code(field.data)
+        if not ZIP_CODE_SHAPE.fullmatch(field.data):
             raise ValidationError(_l("Please enter a 5-digit ZIP code, like 10027."))
         self.place = lookup_zip(field.data)
         if self.place is None:

@@ -1,0 +1,199 @@
+"""Issue 16's attacks, each turned into a test: what a request could break, it no longer can."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+import zipcodes
+
+from coalition import PROJECT_ROOT
+from coalition.extensions import db
+from coalition.models import Pledge, Signature
+from coalition.services import addresses
+from coalition.services.addresses import lookup_zip, normalize_zip_code
+from tests.conftest import free_port, login
+from tests.public_forms import GOAL, pledge_data, sign_data
+
+
+class FakePanic(BaseException):
+    """What PyO3 raises for a Rust panic: a ``BaseException`` that is not an ``Exception``."""
+
+
+# ---- 1. one request kills a worker ----
+
+FULLWIDTH_ZIP = "\uff11\uff10\uff10\uff12\uff17"  # １００２７
+
+
+@pytest.mark.parametrize(
+    ("typed", "normal"),
+    [
+        (FULLWIDTH_ZIP, "10027"),
+        ("\u0661\u0660\u0660\u0662\u0667", "10027"),  # Arabic-Indic digits
+        (" 10027\uff0d1234 ", "10027-1234"),
+        ("10027", "10027"),
+        ("\u00b9\u00b2", "\u00b9\u00b2"),  # superscripts are not decimal digits: left for the check to refuse
+    ],
+)
+def test_zip_codes_in_other_digits_are_written_in_ascii(typed, normal):
+    assert normalize_zip_code(typed) == normal
+
+
+def test_only_five_ascii_digits_ever_reach_the_zip_library(monkeypatch):
+    seen = []
+    real = zipcodes.matching
+
+    def recording(code, *args, **kwargs):
+        seen.append(code)
+        return real(code, *args, **kwargs)
+
+    monkeypatch.setattr(addresses.zipcodes, "matching", recording)
+    addresses._place_of.cache_clear()
+    try:
+        for typed in (FULLWIDTH_ZIP, "1002\u0037", "\u00b9\u00b2\u00b3\u2074\u2075", "10027\u200b", "１００２７-１２３４", "abcde"):
+            lookup_zip(typed)
+    finally:
+        addresses._place_of.cache_clear()
+    assert seen and all(code.isascii() and code.isdigit() and len(code) == 5 for code in seen), seen
+    assert lookup_zip(FULLWIDTH_ZIP).zip_code == "10027"
+
+
+def test_a_fullwidth_zip_code_signs_and_pledges_as_its_ascii_digits(client, make_campaign):
+    campaign = make_campaign(slug="zip-width", goal_slugs=[GOAL])
+    response = client.post(f"/campaigns/{campaign.slug}", data=sign_data(zip_code=FULLWIDTH_ZIP))
+    assert response.status_code in (302, 303)
+    response = client.post(f"/goals/{GOAL}/pledge", data=pledge_data(zip_code=FULLWIDTH_ZIP))
+    assert response.status_code in (302, 303)
+    signature = db.session.execute(db.select(Signature)).scalar_one()
+    pledge = db.session.execute(db.select(Pledge)).scalar_one()
+    assert (signature.zip_code, signature.county) == ("10027", "New York County")
+    assert (pledge.zip_code, pledge.county) == ("10027", "New York County")
+
+
+def test_a_zip_code_in_superscripts_gets_a_clear_message(client, make_campaign):
+    campaign = make_campaign(slug="zip-super")
+    response = client.post(f"/campaigns/{campaign.slug}", data=sign_data(zip_code="\u00b9\u00b2\u00b3\u2074\u2075"))
+    assert response.status_code == 200
+    assert "Please enter a 5-digit ZIP code, like 10027." in response.get_data(as_text=True)
+
+
+def test_a_fullwidth_zip_code_in_a_paper_csv_is_stored_in_ascii(client, make_staff, make_campaign):
+    campaign = make_campaign(slug="zip-paper")
+    login(client, make_staff())
+    sheet = f"full_name,zip_code\nDenise Walker,{FULLWIDTH_ZIP}\n".encode()
+    response = client.post(
+        "/staff/paper/upload",
+        data={
+            "csv-campaign": str(campaign.id),
+            "csv-event": "Mail from Bedford Hills",
+            "csv-event_date": "2026-02-01",
+            "csv-mode": "all",
+            "csv-file": (io.BytesIO(sheet), "sheets.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code < 500
+    signature = db.session.execute(db.select(Signature)).scalar_one()
+    assert signature.zip_code == "10027"
+
+
+def test_a_library_failure_that_is_not_an_exception_is_a_500_page(client, make_campaign, monkeypatch):
+    campaign = make_campaign(slug="panic")
+
+    def panicking(code, *args, **kwargs):
+        raise FakePanic("end byte index 5 is not a char boundary")
+
+    monkeypatch.setattr(addresses.zipcodes, "matching", panicking)
+    addresses._place_of.cache_clear()
+    try:
+        response = client.post(f"/campaigns/{campaign.slug}", data=sign_data(zip_code="10026"))
+    finally:
+        addresses._place_of.cache_clear()
+    assert response.status_code == 500
+    assert "Content-Security-Policy" in response.headers  # the site's own page, through its handlers
+    assert 'lang="en"' in response.get_data(as_text=True)
+    assert client.get(f"/campaigns/{campaign.slug}").status_code == 200
+
+
+def test_a_failure_while_streaming_cuts_the_response_and_nothing_else(app):
+    from coalition.containment import ContainLibraryFailures
+
+    def streaming_app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def body():
+            yield b"first "
+            raise FakePanic("boom")
+
+        return body()
+
+    def failing_app(environ, start_response):
+        raise FakePanic("boom")
+
+    started = []
+    sent = b"".join(ContainLibraryFailures(streaming_app)({}, lambda *a: started.append(a)))
+    assert sent == b"first "
+    sent = b"".join(ContainLibraryFailures(failing_app)({}, lambda *a: started.append(a)))
+    assert started[-1][0].startswith("500") and sent.startswith(b"Internal Server Error")
+    with pytest.raises(SystemExit):  # a process told to exit still exits
+        ContainLibraryFailures(lambda e, s: sys.exit(0))({}, None)
+
+
+def _form_post(url: str, fields: dict) -> int:
+    from urllib.parse import urlencode
+
+    request = urllib.request.Request(url, data=urlencode(fields, doseq=True).encode(), method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.mark.slow
+def test_no_post_ends_a_gunicorn_worker(tmp_path):
+    """Under the real server, one worker: fullwidth ZIP codes on every public form (no token
+    needed: the form-expired page validates the form too), and a view that panics."""
+    from tests.test_scale_out import _wait_for
+
+    env = dict(
+        os.environ,
+        COALITION_DATABASE_URL=f"sqlite:///{tmp_path}/site.sqlite",
+        COALITION_SECRET_KEY="s" * 40,
+        COALITION_PAGE_CACHE_STAMP_FILE=str(tmp_path / "stamp"),
+    )
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    subprocess.run([*flask, "db", "upgrade"], env=env, cwd=PROJECT_ROOT, check=True, capture_output=True)
+    subprocess.run([*flask, "setup-if-empty"], env=env, cwd=PROJECT_ROOT, check=True, capture_output=True)
+    port = free_port()
+    log_path = tmp_path / "gunicorn.log"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
+         "--error-logfile", str(log_path), "tests.panicking_app:app"],
+        env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(f"{base}/healthz")
+        with urllib.request.urlopen(f"{base}/api/campaigns.json", timeout=10) as response:
+            import json
+
+            slug = json.load(response)["campaigns"][0]["slug"]
+        person = {"full_name": "Rosa Martínez", "email": "rosa@example.org", "zip_code": FULLWIDTH_ZIP}
+        codes = []
+        for _ in range(3):
+            codes.append(_form_post(f"{base}/campaigns/{slug}", person))
+            codes.append(_form_post(f"{base}/goals/{GOAL}/pledge", {**person, "actions": "contact-legislators"}))
+            codes.append(_form_post(f"{base}/test-panic", {}))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    assert all(code < 500 for code in codes[0::3] + codes[1::3]), codes
+    assert codes[2::3] == [500, 500, 500]
+    log = log_path.read_text()
+    assert "Booting worker" in log and log.count("Booting worker") == 1, log  # the one worker lived
