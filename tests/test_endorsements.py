@@ -603,7 +603,7 @@ def test_links_have_their_own_purposes_and_lifetimes(client, make_campaign, monk
     assert client.get(f"/endorsements/confirm/{withdraw_token}").status_code == 404
     assert (
         client.get(
-            f"/endorsements/confirm/{confirmations.confirmation_token([], [endorsement.id])}"
+            f"/endorsements/confirm/{confirmations.confirmation_token(pledges=[endorsement])}"
         ).status_code
         == 404
     )

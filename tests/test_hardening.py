@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+import sqlalchemy as sa
 import zipcodes
 
 from coalition import PROJECT_ROOT
@@ -197,3 +198,86 @@ def test_no_post_ends_a_gunicorn_worker(tmp_path):
     assert codes[2::3] == [500, 500, 500]
     log = log_path.read_text()
     assert "Booting worker" in log and log.count("Booting worker") == 1, log  # the one worker lived
+
+
+# ---- 2. a confirmation link can confirm someone else ----
+
+from tests.public_forms import endorse_data, last_link  # noqa: E402
+
+
+def _erase(email: str) -> None:
+    from coalition.services import privacy
+
+    privacy.erase_supporter(email, None)
+    db.session.commit()
+
+
+def test_a_link_to_an_erased_signature_never_confirms_the_next_one_with_its_id(client, make_campaign):
+    campaign = make_campaign(slug="reused")
+    client.post(f"/campaigns/{campaign.slug}", data=sign_data(email="first@example.org"))
+    first_id = db.session.execute(db.select(Signature.id)).scalar_one()
+    old_link = last_link("/confirm/", to="first@example.org")
+    _erase("first@example.org")
+    client.post(f"/campaigns/{campaign.slug}", data=sign_data(full_name="Other Person", email="other@example.org"))
+    other = db.session.execute(db.select(Signature)).scalar_one()
+    assert other.id == first_id  # SQLite gave the erased row's id again
+    response = client.post(old_link)
+    assert response.status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Signature, other.id).status == "pending"
+    assert client.post(last_link("/confirm/", to="other@example.org")).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Signature, other.id).status == "confirmed"
+
+
+def test_a_link_to_an_erased_pledge_never_confirms_the_next_one_with_its_id(client, content):
+    client.post(f"/goals/{GOAL}/pledge", data=pledge_data(email="first@example.org"))
+    first_id = db.session.execute(db.select(Pledge.id)).scalar_one()
+    old_link = last_link("/confirm/", to="first@example.org")
+    _erase("first@example.org")
+    client.post(f"/goals/{GOAL}/pledge", data=pledge_data(full_name="Other Person", email="other@example.org"))
+    other = db.session.execute(db.select(Pledge)).scalar_one()
+    assert other.id == first_id
+    assert client.post(old_link).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Pledge, other.id).status == "pending"
+
+
+def test_a_link_to_a_deleted_endorsement_never_confirms_the_next_one_with_its_id(client, make_campaign):
+    from coalition.models import Endorsement
+
+    campaign = make_campaign(slug="endorsed")
+    client.post(f"/campaigns/{campaign.slug}/endorse", data=endorse_data())
+    first = db.session.execute(db.select(Endorsement)).scalar_one()
+    first_id = first.id
+    old_confirm = last_link("/endorsements/confirm/")
+    old_withdraw = last_link("/endorsements/withdraw/")
+    db.session.delete(first)
+    db.session.commit()
+    client.post(
+        f"/campaigns/{campaign.slug}/endorse",
+        data=endorse_data(organization_name="Another Group", website="https://another.example.org",
+                          contact_email="someone@another.example.org"),
+    )
+    other = db.session.execute(db.select(Endorsement)).scalar_one()
+    assert other.id == first_id
+    assert client.post(old_confirm).status_code == 404
+    assert client.post(old_withdraw).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Endorsement, other.id).status == "submitted"
+
+
+def test_links_made_before_link_keys_still_work_and_only_for_their_own_rows(app, make_campaign, make_signature_row):
+    from coalition.services import confirmations
+    from coalition.tokens import make_token
+
+    campaign = make_campaign(slug="legacy")
+    old = make_signature_row(campaign, status="pending")
+    new = make_signature_row(campaign, status="pending")
+    db.session.execute(sa.update(Signature).where(Signature.id == old.id).values(link_key=None))
+    db.session.commit()
+    assert new.link_key and len(new.link_key) >= 20
+    id_only = {n: make_token(confirmations.TOKEN_PURPOSE, {"s": [n], "p": []}) for n in (old.id, new.id)}
+    assert [s.id for s in confirmations.load_submission(id_only[old.id]).signatures] == [old.id]
+    assert confirmations.load_submission(id_only[new.id]).empty
+    assert [s.id for s in confirmations.load_submission(confirmations.confirmation_token([new])).signatures] == [new.id]

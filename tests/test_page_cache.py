@@ -90,7 +90,7 @@ def test_a_new_pending_signature_keeps_the_page_and_a_confirmation_drops_it(clie
     assert len(renders) == 1  # a pending signature shows nowhere: the copy stays
 
     signature = db.session.scalars(db.select(Signature)).one()
-    token = confirmations.confirmation_token([signature.id])
+    token = confirmations.confirmation_token([signature])
     assert client.post(f"/confirm/{token}").status_code in (200, 303)
     html = client.get(f"/campaigns/{campaign.slug}").get_data(as_text=True)
     assert len(renders) == 2 and count_on(html) == 1

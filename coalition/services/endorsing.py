@@ -40,7 +40,7 @@ from coalition.models.endorsements import ORGANIZATION_TYPES
 from coalition.models.types import utcnow
 from coalition.services import campaigns as campaign_service
 from coalition.services.addresses import check_email, normalize_email
-from coalition.tokens import TokenInvalid, make_token, read_token
+from coalition.tokens import TokenInvalid, make_token, new_link_key, read_token, reference_matches
 from coalition.urls import external_url
 
 CONFIRM_PURPOSE = "confirm-endorsement"
@@ -333,6 +333,8 @@ def submit_endorsement(campaign: Campaign, details: EndorsementDetails) -> Submi
             setattr(endorsement, name, value)
         endorsement.status = "submitted"
         endorsement.submitted_at = utcnow()
+        # The links of the submission it replaces stop working.
+        endorsement.link_key = new_link_key()
         endorsement.confirmed_at = None
         endorsement.withdrawn_at = None
         db.session.flush()
@@ -352,7 +354,14 @@ def _submission_stamp(endorsement: Endorsement) -> int:
 
 
 def _token_payload(endorsement: Endorsement) -> dict:
-    return {"e": endorsement.id, "v": _submission_stamp(endorsement)}
+    if endorsement.link_key is None:  # submitted before link keys existed
+        return {"e": endorsement.id, "v": _submission_stamp(endorsement)}
+    return {"e": endorsement.id, "k": endorsement.link_key}
+
+
+def _carried_key(payload: dict) -> str | None:
+    key = payload.get("k")
+    return key if isinstance(key, str) else None
 
 
 def confirmation_token(endorsement: Endorsement) -> str:
@@ -393,7 +402,10 @@ def endorsement_from_token(purpose: str, token: str) -> Endorsement:
     if not isinstance(payload, dict) or not isinstance(payload.get("e"), int):
         raise TokenInvalid("link not valid")
     endorsement = db.session.get(Endorsement, payload["e"])
-    if endorsement is None or _submission_stamp(endorsement) != payload.get("v"):
+    # The link key names this submission of this endorsement, never another given the same id.
+    if endorsement is None or not reference_matches(endorsement.link_key, _carried_key(payload)):
+        raise TokenInvalid("link no longer valid")
+    if endorsement.link_key is None and _submission_stamp(endorsement) != payload.get("v"):
         raise TokenInvalid("link no longer valid")
     return endorsement
 

@@ -46,6 +46,7 @@ from coalition.models import Campaign, Goal, Pledge, Signature
 from coalition.models.types import utcnow
 from coalition.services import addresses, confirmations, pledging
 from coalition.services import campaigns as campaign_service
+from coalition.tokens import new_link_key
 from coalition.urls import external_url
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ def sign_petition(
         if first_email:
             _use_mailbox_allowance(email_normalized)
             confirmations.queue_signature_confirmation(
-                email, language, signature_id, campaign, details.full_name, pledges
+                email, language, signature_id, values["link_key"], campaign, details.full_name, pledges
             )
             pledging.note_confirmation_sent(pledges)
         db.session.commit()
@@ -187,6 +188,7 @@ def _signature_values(
         "created_at": now,
         "confirmation_sends": 0,
         "last_confirmation_sent_at": None,
+        "link_key": new_link_key(),
     }
 
 
