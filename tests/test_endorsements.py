@@ -631,5 +631,5 @@ def test_the_confirmation_email_names_the_organization_and_never_the_address_in_
     [message] = smtp_server.messages
     body = message.get_content()
     assert "Hello Tamar," in body
-    assert 'Women in Prison Project endorses the campaign "Fund alternatives"' in body
+    assert 'name you wrote as “Women in Prison Project” endorses the campaign "Fund alternatives"' in " ".join(body.split())
     assert "withdraw the endorsement at any time" in body

@@ -281,3 +281,106 @@ def test_links_made_before_link_keys_still_work_and_only_for_their_own_rows(app,
     assert [s.id for s in confirmations.load_submission(id_only[old.id]).signatures] == [old.id]
     assert confirmations.load_submission(id_only[new.id]).empty
     assert [s.id for s in confirmations.load_submission(confirmations.confirmation_token([new])).signatures] == [new.id]
+
+
+# ---- 3. email bombing through pledges and endorsements ----
+
+from tests.public_forms import outbox_texts  # noqa: E402
+
+
+@pytest.fixture
+def limited_client(app_factory):
+    """A client of an app with the mailbox limit on (6 per hour) and the per-address form
+    limits out of the way, as for many people behind one address."""
+    app = app_factory(
+        RATELIMIT_ENABLED=True,
+        CONFIRMATION_EMAIL_RATE_LIMIT="6 per hour;20 per day",
+        SIGN_RATE_LIMIT="1000 per minute",
+        PLEDGE_RATE_LIMIT="1000 per hour",
+        ENDORSE_RATE_LIMIT="1000 per hour",
+        CONFIRMATION_RESEND_MIN_SECONDS=0,
+    )
+    with app.app_context():
+        yield app.test_client()
+
+
+def _mail_to(address: str) -> int:
+    """How many messages in the outbox went to the mailbox of ``address``."""
+    import re
+
+    from coalition.services.addresses import normalize_email
+
+    mailbox = normalize_email(address)
+    return sum(
+        1 for text in outbox_texts() if normalize_email(re.search(r"(?m)^To: (.*)$", text).group(1)) == mailbox
+    )
+
+
+def test_pledges_to_one_mailbox_stop_at_the_mailbox_limit(limited_client, content):
+    from coalition.models import Goal, PledgeAction
+
+    goals = db.session.execute(
+        db.select(Goal.slug, db.func.min(PledgeAction.key)).join(PledgeAction).group_by(Goal.slug)
+    ).all()
+    assert len(goals) >= 6
+    for n in range(24):
+        goal, action = goals[n % len(goals)]
+        response = limited_client.post(f"/goals/{goal}/pledge", data=pledge_data(email="target@example.org", actions=[action]))
+        assert response.status_code in (302, 303)
+    assert _mail_to("target@example.org") == 6
+
+
+def test_endorsements_under_many_domains_to_one_contact_stop_at_the_mailbox_limit(limited_client, make_campaign):
+    campaign = make_campaign(slug="bomb")
+    for n in range(12):
+        response = limited_client.post(
+            f"/campaigns/{campaign.slug}/endorse",
+            data=endorse_data(organization_name=f"Group {n}", website=f"https://group{n}.example.org",
+                              contact_email="target@example.org"),
+        )
+        assert response.status_code in (302, 303)
+    assert _mail_to("target@example.org") == 6
+
+
+def test_signatures_pledges_and_endorsements_share_one_limit_per_mailbox(limited_client, make_campaign):
+    campaigns = [make_campaign(slug=f"shared-{n}") for n in range(3)]
+    for campaign in campaigns:
+        limited_client.post(f"/campaigns/{campaign.slug}", data=sign_data(email="Target+tag@Example.org"))
+    limited_client.post(f"/goals/{GOAL}/pledge", data=pledge_data(email="target@example.org"))
+    for n in range(3):
+        limited_client.post(
+            f"/campaigns/{campaigns[n].slug}/endorse",
+            data=endorse_data(website=f"https://org{n}.example.org", contact_email="target@example.org"),
+        )
+    assert _mail_to("target@example.org") == 6
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Rosa www.evil.example", "Rosa evil.example/win", "https://evil.example", "Rosa\nVisit us", "Ro\u200bsa",
+     "'><iframe/src=javascript:alert(1)>"],
+)
+def test_a_pledger_name_with_a_link_or_a_line_break_is_refused(client, content, name):
+    response = client.post(f"/goals/{GOAL}/pledge", data=pledge_data(full_name=name))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Please give just your name here." in html or "invisible control characters" in html
+    assert db.session.execute(db.select(Pledge)).first() is None
+
+
+@pytest.mark.parametrize("field", ["organization_name", "contact_name", "contact_role", "locality"])
+def test_an_endorsement_with_a_link_in_a_name_is_refused(client, make_campaign, field):
+    campaign = make_campaign(slug="named")
+    response = client.post(f"/campaigns/{campaign.slug}/endorse", data=endorse_data(**{field: "Claim prizes at win.example"}))
+    assert response.status_code == 200
+    assert outbox_texts() == []
+
+
+def test_the_endorsement_email_quotes_the_organization_as_written(client, make_campaign):
+    campaign = make_campaign(slug="quoted")
+    client.post(f"/campaigns/{campaign.slug}/endorse", data=endorse_data())
+    import email
+
+    (text,) = outbox_texts()
+    body = email.message_from_string(text).get_payload(decode=True).decode()
+    assert "the organization whose name you wrote as “Women in Prison Project” endorses" in " ".join(body.split())

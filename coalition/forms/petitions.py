@@ -12,6 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from coalition.forms.antispam import AntiSpamMixin
+from coalition.services.names import name_problem
 from coalition.services.addresses import (
     ZIP_CODE_SHAPE,
     InvalidEmail,
@@ -67,6 +68,21 @@ def no_control_characters(form, field) -> None:
         raise ValidationError(_l("Please remove the invisible control characters from this field."))
 
 
+def plain_name(link_message=None):
+    """Validator: a name as a person types it, never a web address, a line break or invisible
+    characters (names go into emails, onto the public wall and into exports)."""
+    link_message = link_message or _l("Please give just your name here.")
+
+    def check(form, field) -> None:
+        problem = name_problem(field.data) if field.data else None
+        if problem == "link":
+            raise ValidationError(link_message)
+        if problem is not None:
+            raise ValidationError(_l("Please remove the invisible control characters from this field."))
+
+    return check
+
+
 def has_a_letter(form, field) -> None:
     """Validator: at least one letter (in any alphabet)."""
     if field.data and not any(unicodedata.category(char).startswith("L") for char in field.data):
@@ -87,6 +103,7 @@ class SignForm(AntiSpamMixin, FlaskForm):
             DataRequired(message=_l("Please enter your name.")),
             _length(NAME_MAX_LENGTH),
             no_control_characters,
+            plain_name(),
             has_a_letter,
         ],
         render_kw={"autocomplete": "name", "maxlength": NAME_MAX_LENGTH, "spellcheck": "false"},

@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from coalition.forms.antispam import AntiSpamMixin
+from coalition.forms.petitions import plain_name
 from coalition.i18n import localized
 from coalition.models import PledgeAction
 from coalition.services.addresses import ZIP_CODE_SHAPE, InvalidEmail, check_email, lookup_zip, normalize_zip_code
@@ -71,6 +72,7 @@ class PledgeForm(AntiSpamMixin, FlaskForm):
         validators=[
             DataRequired(_l("Enter your name.")),
             Length(max=200, message=_l("Use 200 characters at most.")),
+            plain_name(),
         ],
         render_kw={"autocomplete": "name"},
     )

@@ -39,7 +39,9 @@ from coalition.models import AuditEntry, Campaign, Endorsement, Organization
 from coalition.models.endorsements import ORGANIZATION_TYPES
 from coalition.models.types import utcnow
 from coalition.services import campaigns as campaign_service
+from coalition.services import mailbox_limit
 from coalition.services.addresses import check_email, normalize_email
+from coalition.services.names import name_problem
 from coalition.tokens import TokenInvalid, make_token, new_link_key, read_token, reference_matches
 from coalition.urls import external_url
 
@@ -268,6 +270,9 @@ def _check_details(details: EndorsementDetails) -> tuple[str, str]:
         raise EndorsementError("unknown organization type")
     if len(details.statement or "") > STATEMENT_MAX_LENGTH:
         raise EndorsementError("statement too long")
+    for text in (details.organization_name, details.contact_name, details.contact_role, details.locality):
+        if name_problem(text or ""):
+            raise EndorsementError("a name holds a link, a line break or invisible characters")
     website_address(details.website)
     address = check_email(details.contact_email)
     return address, normalize_email(address)
@@ -339,10 +344,15 @@ def submit_endorsement(campaign: Campaign, details: EndorsementDetails) -> Submi
         endorsement.withdrawn_at = None
         db.session.flush()
     _audit(action, endorsement)
-    queue_endorsement_email(endorsement)
+    # Every email a visitor causes counts against the one limit per mailbox, whatever
+    # organization (domain) the submission names.
+    emailed = mailbox_limit.take_allowance(address, "endorsement confirmation")
+    if emailed:
+        queue_endorsement_email(endorsement)
     db.session.commit()
-    mail.wake_sender()
-    return SubmitOutcome(endorsement=endorsement, emailed=True, stored=True)
+    if emailed:
+        mail.wake_sender()
+    return SubmitOutcome(endorsement=endorsement, emailed=emailed, stored=True)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
