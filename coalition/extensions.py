@@ -1,6 +1,6 @@
 """The Flask extensions, created once here and bound to the app in ``create_app``."""
 
-from flask import current_app, request, session
+from flask import current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -32,22 +32,7 @@ migrate = Migrate()
 csrf = CSRFProtect()
 
 
-class StaffLoginManager(LoginManager):
-    """Flask-Login's manager, protecting only sessions that hold a staff member.
-
-    With "strong" protection, Flask-Login checks every non-empty session against the
-    browser's identity, and an anonymous visitor's session (a CSRF token only) never
-    matches: it was emptied of login keys, re-signed and sent again, with a cookie
-    deletion, on every page. Nothing in it needs protecting, so it is left alone.
-    """
-
-    def _session_protection_failed(self) -> bool:
-        if "_user_id" not in session:
-            return False
-        return super()._session_protection_failed()
-
-
-login_manager = StaffLoginManager()
+login_manager = LoginManager()
 babel = Babel()
 
 

@@ -384,3 +384,41 @@ def test_the_endorsement_email_quotes_the_organization_as_written(client, make_c
     (text,) = outbox_texts()
     body = email.message_from_string(text).get_payload(decode=True).decode()
     assert "the organization whose name you wrote as “Women in Prison Project” endorses" in " ".join(body.split())
+
+
+# ---- 4. logout does not end the session ----
+
+
+def _copy_session(source, target) -> None:
+    cookie = source.get_cookie("session")
+    target.set_cookie(cookie.key, cookie.value)
+
+
+def _logged_in(client) -> bool:
+    return client.get("/staff/").status_code == 200
+
+
+def test_logout_ends_every_copy_of_the_session(app, make_staff):
+    staff = make_staff()
+    browser, thief = app.test_client(), app.test_client()
+    login(browser, staff)
+    _copy_session(browser, thief)
+    assert _logged_in(thief)
+    browser.post("/staff/logout")
+    assert not _logged_in(thief)
+    assert not _logged_in(browser)
+    login(browser, staff)  # a new login works again
+    assert _logged_in(browser)
+
+
+# A password change and disabling already end the other sessions: see test_staff_accounts.py.
+
+
+def test_a_session_survives_a_change_of_network_and_ignores_forwarded_addresses(app, make_staff):
+    staff = make_staff()
+    phone = app.test_client()
+    login(phone, staff)
+    # The same cookie from another network, with another user agent: still the same person.
+    moved = phone.get("/staff/", environ_base={"REMOTE_ADDR": "198.51.100.7"}, headers={"User-Agent": "Other/1.0"})
+    assert moved.status_code == 200
+    assert phone.get("/staff/", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 200

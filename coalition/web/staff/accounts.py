@@ -68,7 +68,10 @@ redisplay_form_on_csrf_error("staff.login")
 
 @bp.post("/logout")
 def logout():
-    """End the session."""
+    """End the session, and every copy of it: a cookie copied before logout no longer works."""
+    if current_user.is_authenticated:
+        staff_service.end_sessions(current_user._get_current_object())
+        db.session.commit()
     logout_user()
     session.clear()
     flash(_("You are logged out."), "info")
