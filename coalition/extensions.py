@@ -3,13 +3,14 @@
 from flask import current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from coalition.services.addresses import hash_client_address
 
 #: Constraint names are fixed so that migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -37,8 +38,10 @@ babel = Babel()
 
 
 def _client_address() -> str:
-    """The client address the limits count by (ProxyFix has already applied)."""
-    return get_remote_address() or request.remote_addr or "unknown"
+    """What the limits count by: the keyed hash of the client address (ProxyFix has already
+    applied), the same code the site stores, so the limit store (perhaps a shared Redis)
+    and the limiter's log lines never hold an address."""
+    return hash_client_address(request.remote_addr, current_app.config["SECRET_KEY"]) or "unknown"
 
 
 limiter = Limiter(key_func=_client_address, default_limits=[])

@@ -422,3 +422,70 @@ def test_a_session_survives_a_change_of_network_and_ignores_forwarded_addresses(
     moved = phone.get("/staff/", environ_base={"REMOTE_ADDR": "198.51.100.7"}, headers={"User-Agent": "Other/1.0"})
     assert moved.status_code == 200
     assert phone.get("/staff/", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 200
+
+
+# ---- 7. raw client addresses kept after all ----
+
+def _hit_the_sign_limit(app, slug: str, address: str = "127.0.0.10") -> None:
+    client = app.test_client()
+    environ = {"REMOTE_ADDR": address}
+    for n in range(3):
+        client.post(f"/campaigns/{slug}", data=sign_data(email=f"limit{n}@example.org"), environ_base=environ)
+
+
+def test_rate_limit_keys_and_log_lines_hold_the_hashed_address_only(app_factory, caplog):
+    from coalition.extensions import limiter
+    from coalition.services.addresses import hash_client_address
+
+    app = app_factory(RATELIMIT_ENABLED=True, SIGN_RATE_LIMIT="2 per minute")
+    with app.app_context():
+        slug = "limits"
+        from coalition.services import campaigns as campaign_service
+
+        campaign_service.create_campaign(slug=slug, title="L", summary="s", body="b", target=10, status="open",
+                                         goal_slugs=[])
+        db.session.commit()
+        with caplog.at_level("INFO"):
+            _hit_the_sign_limit(app, slug)
+        keys = list(limiter.storage.storage.keys())
+        code = hash_client_address("127.0.0.10", app.config["SECRET_KEY"])
+    assert keys and all("127.0.0.10" not in key for key in keys), keys
+    assert any(code in key for key in keys)
+    assert any("exceeded" in record.getMessage() for record in caplog.records)
+    assert all("127.0.0.10" not in record.getMessage() for record in caplog.records)
+
+
+def test_rate_limit_keys_in_redis_hold_no_address(app_factory, redis_url):
+    import redis
+
+    from coalition.services.addresses import hash_client_address
+
+    # No fallback to memory and patient timeouts: the counters must be in Redis to be looked at.
+    app = app_factory(RATELIMIT_ENABLED=True, SIGN_RATE_LIMIT="2 per minute", RATELIMIT_STORAGE_URI=redis_url,
+                      RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=False, RATELIMIT_SWALLOW_ERRORS=False,
+                      RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 5, "socket_timeout": 5})
+    with app.app_context():
+        from coalition.services import campaigns as campaign_service
+
+        campaign_service.create_campaign(slug="redis-limits", title="L", summary="s", body="b", target=10,
+                                         status="open", goal_slugs=[])
+        db.session.commit()
+        _hit_the_sign_limit(app, "redis-limits", address="127.0.0.77")
+        code = hash_client_address("127.0.0.77", app.config["SECRET_KEY"])
+    connection = redis.Redis.from_url(redis_url)
+    raw = [key.decode() for key in connection.keys("*127.0.0.77*")]
+    hashed = [key.decode() for key in connection.keys(f"*{code}*")]
+    try:
+        assert raw == []
+        assert hashed and all("petitions.campaign" in key for key in hashed), hashed
+    finally:
+        if hashed:
+            connection.delete(*hashed)
+
+
+def test_log_lines_never_hold_a_client_address():
+    from coalition.logs import scrub
+
+    assert scrub("ratelimit 10 per 1 minute (127.0.0.10) exceeded") == "ratelimit 10 per 1 minute (<address>) exceeded"
+    assert scrub("from 2001:db8::7 and ::1") == "from <address> and <address>"
+    assert scrub("at 23:20:50, version 1.2.3") == "at 23:20:50, version 1.2.3"
