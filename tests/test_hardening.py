@@ -489,3 +489,63 @@ def test_log_lines_never_hold_a_client_address():
     assert scrub("ratelimit 10 per 1 minute (127.0.0.10) exceeded") == "ratelimit 10 per 1 minute (<address>) exceeded"
     assert scrub("from 2001:db8::7 and ::1") == "from <address> and <address>"
     assert scrub("at 23:20:50, version 1.2.3") == "at 23:20:50, version 1.2.3"
+
+
+# ---- 5. rate limits that leak across workers (and 9: gunicorn only on loopback) ----
+
+
+def _start_production_gunicorn(tmp_path, **env_overrides) -> subprocess.CompletedProcess:
+    env = dict(
+        os.environ,
+        COALITION_ENV="production",
+        COALITION_SECRET_KEY="s" * 40,
+        COALITION_DATABASE_URL=f"sqlite:///{tmp_path}/site.sqlite",
+        COALITION_BIND=f"127.0.0.1:{free_port()}",
+    )
+    env.pop("COALITION_RATELIMIT_STORAGE_URI", None)
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "-m", "gunicorn", "app:app"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True,
+        timeout=60,
+    )
+
+
+def test_production_refuses_several_workers_counting_limits_in_memory(tmp_path):
+    result = _start_production_gunicorn(tmp_path, COALITION_WORKERS="3")
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if "Refusing" in line]
+    assert lines == [
+        "Refusing to start in production: with memory:// each of the 3 worker processes counts rate limits "
+        "alone; set COALITION_RATELIMIT_STORAGE_URI=redis://host:6379/0, or run one worker process with threads "
+        "(COALITION_WORKERS=1 gunicorn --threads 8 app:app)."
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_production_refuses_to_listen_beyond_loopback(tmp_path):
+    result = _start_production_gunicorn(
+        tmp_path, COALITION_WORKERS="1", COALITION_BIND=f"0.0.0.0:{free_port()}"
+    )
+    assert result.returncode == 1
+    assert "gunicorn would listen on 0.0.0.0:" in result.stderr and "never exposed directly" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("workers", "storage", "binds", "refused"),
+    [
+        (1, "memory://", ["127.0.0.1:8000"], False),
+        (4, "redis://127.0.0.1:6379/0", ["127.0.0.1:8000", "[::1]:8000", "unix:/run/c.sock"], False),
+        (2, "memory://", ["127.0.0.1:8000"], True),
+        (1, "memory://", ["192.0.2.4:8000"], True),
+    ],
+)
+def test_the_server_check(workers, storage, binds, refused):
+    from coalition.config import ConfigurationError, check_server
+
+    config = {"ENV": "production", "RATELIMIT_STORAGE_URI": storage}
+    if refused:
+        with pytest.raises(ConfigurationError):
+            check_server(config, workers, binds)
+    else:
+        check_server(config, workers, binds)
+    check_server({**config, "ENV": "development"}, workers, binds)  # development is never refused
