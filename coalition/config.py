@@ -90,9 +90,12 @@ def default_config(app: Flask) -> dict:
         "LOG_LEVEL": "INFO",
         # Staff sessions end after this many minutes without a request.
         "STAFF_IDLE_MINUTES": 30,
-        # Failed staff logins allowed, per client address and per account (email tried).
+        # Failed staff logins allowed: per client address; per account (email tried) and
+        # address, tightly; per account from anywhere, loosely (so that someone guessing
+        # from elsewhere cannot lock the account's owner out).
         "STAFF_LOGIN_RATE_LIMIT_ADDRESS": "20 per 15 minutes",
-        "STAFF_LOGIN_RATE_LIMIT_ACCOUNT": "5 per 15 minutes",
+        "STAFF_LOGIN_RATE_LIMIT_ACCOUNT_ADDRESS": "5 per 15 minutes",
+        "STAFF_LOGIN_RATE_LIMIT_ACCOUNT": "100 per hour;300 per day",
         # argon2id cost of staff password hashes (OWASP-level defaults).
         "ARGON2_TIME_COST": 3,
         "ARGON2_MEMORY_COST_KIB": 65536,

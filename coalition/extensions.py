@@ -37,14 +37,14 @@ login_manager = LoginManager()
 babel = Babel()
 
 
-def _client_address() -> str:
+def client_address_key() -> str:
     """What the limits count by: the keyed hash of the client address (ProxyFix has already
     applied), the same code the site stores, so the limit store (perhaps a shared Redis)
     and the limiter's log lines never hold an address."""
     return hash_client_address(request.remote_addr, current_app.config["SECRET_KEY"]) or "unknown"
 
 
-limiter = Limiter(key_func=_client_address, default_limits=[])
+limiter = Limiter(key_func=client_address_key, default_limits=[])
 
 #: Views whose only limits count form submissions (POSTs).
 _SUBMISSION_LIMITED_VIEWS: set = set()

@@ -549,3 +549,31 @@ def test_the_server_check(workers, storage, binds, refused):
     else:
         check_server(config, workers, binds)
     check_server({**config, "ENV": "development"}, workers, binds)  # development is never refused
+
+
+# ---- 6. lockout of the real staff member ----
+
+
+def test_wrong_passwords_from_elsewhere_never_lock_out_the_owner(app_factory, make_staff):
+    limited = app_factory(RATELIMIT_ENABLED=True)
+    with limited.app_context():
+        from coalition.services import staff as staff_service
+
+        limited.config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST_KIB=8, ARGON2_PARALLELISM=1)
+        from tests.conftest import STAFF_PASSWORD
+
+        staff, _ = staff_service.create_staff("owner@example.org", "organizer", STAFF_PASSWORD)
+        db.session.commit()
+        client = limited.test_client()
+        attacker = {"REMOTE_ADDR": "203.0.113.5"}
+        codes = [
+            client.post("/staff/login", data={"email": "owner@example.org", "password": f"guess number {n}"},
+                        environ_base=attacker).status_code
+            for n in range(7)
+        ]
+        assert codes == [200] * 5 + [429] * 2  # the guesser's own address is stopped
+        owner = limited.test_client().post(
+            "/staff/login", data={"email": "owner@example.org", "password": STAFF_PASSWORD},
+            environ_base={"REMOTE_ADDR": "198.51.100.20"},
+        )
+        assert owner.status_code == 302

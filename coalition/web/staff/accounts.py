@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from coalition.errors import redisplay_form_on_csrf_error
-from coalition.extensions import db, limiter
+from coalition.extensions import client_address_key, db, limiter
 from coalition.forms.staff import ChangePasswordForm, ConfirmForm, LoginForm, NewStaffForm, StaffRoleForm
 from coalition.services import staff as staff_service
 from coalition.web.staff import LAST_SEEN_KEY, admin_only, bp
@@ -25,6 +25,11 @@ def _account_key() -> str:
     return "staff-login:" + digest.hexdigest()[:32]
 
 
+def _account_and_address_key() -> str:
+    """Rate-limit key for the account tried from this client address (both as keyed hashes)."""
+    return f"{_account_key()}:{client_address_key()}"
+
+
 def _failed(response) -> bool:
     # Only failed attempts count: a successful login redirects.
     return response.status_code != 302
@@ -33,6 +38,15 @@ def _failed(response) -> bool:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["STAFF_LOGIN_RATE_LIMIT_ADDRESS"], methods=["POST"], deduct_when=_failed
+)
+# Failures per account and address are limited tightly, per account only loosely: an
+# attacker elsewhere, guessing, locks out their own address, never the account's owner.
+@limiter.limit(
+    lambda: current_app.config["STAFF_LOGIN_RATE_LIMIT_ACCOUNT_ADDRESS"],
+    key_func=_account_and_address_key,
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="staff-login-account-address",
 )
 @limiter.limit(
     lambda: current_app.config["STAFF_LOGIN_RATE_LIMIT_ACCOUNT"],
