@@ -57,10 +57,12 @@ def init_app(app: Flask) -> None:
                         refused = current_app.ensure_sync(check)()
                         if refused is not None:
                             return refused
-            except HTTPException as refusal:  # abort(403) for the wrong role
+                view = current_app.view_functions[request.endpoint]
+                response = current_app.make_response(view(**(request.view_args or {})))
+            except HTTPException as refusal:
+                # abort(403) for the wrong role, or the view's own abort(404) for a campaign
+                # that does not exist: raised here, inside a handler, it would be a 500.
                 return current_app.handle_http_exception(refusal)
-            view = current_app.view_functions[request.endpoint]
-            response = current_app.make_response(view(**(request.view_args or {})))
             if response.status_code < 300:
                 response.status_code = 400
                 return response

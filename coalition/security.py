@@ -26,6 +26,43 @@ def _form_shaped(value) -> bool:
     return isinstance(value, str) or (isinstance(value, list) and all(isinstance(item, str) for item in value))
 
 
+#: The file fields each endpoint takes (``accepts_uploads``); every other endpoint takes none.
+_UPLOAD_FIELDS: dict[str, frozenset[str]] = {}
+
+
+def accepts_uploads(endpoint: str, *field_names: str) -> None:
+    """Let ``endpoint`` receive files, in the form fields ``field_names`` only."""
+    _UPLOAD_FIELDS[endpoint] = frozenset(field_names)
+
+
+def _has_lone_surrogates(value) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, list):
+        return any(_has_lone_surrogates(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogates(key) or _has_lone_surrogates(item) for key, item in value.items())
+    return False
+
+
+def refuse_malformed_bodies() -> None:
+    """Refuse (400) a body no browser sends from the site's forms: a multipart part without a
+    name, a file where the endpoint takes none (a text field sent as a file would reach its
+    field's filters as a file), or JSON holding a lone surrogate (no text can be encoded
+    with one: the page showing it back would fail).
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.routing_exception is not None:
+        return
+    if request.mimetype == "multipart/form-data":
+        if None in request.form or None in request.files or "" in request.files:
+            abort(400)
+        allowed = _UPLOAD_FIELDS.get(request.endpoint or "", frozenset())
+        if any(name not in allowed for name in request.files):
+            abort(400)
+    elif request.is_json and _has_lone_surrogates(request.get_json(silent=True)):
+        abort(400)
+
+
 def refuse_json_that_is_not_form_data() -> None:
     """Refuse (400) a JSON body sent to a page's form unless it has the shape of form data.
 
@@ -65,6 +102,7 @@ def init_app(app: Flask) -> None:
     checks = app.before_request_funcs.setdefault(None, [])
     checks.insert(0, refuse_nul_characters)
     checks.insert(0, refuse_json_that_is_not_form_data)
+    checks.insert(0, refuse_malformed_bodies)
     production = app.config["ENV"] == "production"
 
     wanted = [

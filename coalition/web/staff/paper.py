@@ -12,6 +12,7 @@ from coalition.errors import redisplay_form_on_csrf_error
 from coalition.extensions import db
 from coalition.forms.staff import PaperSignatureForm, PaperUploadForm
 from coalition.models import Campaign
+from coalition.security import accepts_uploads
 from coalition.services import paper as paper_service
 from coalition.web.staff import bp
 
@@ -83,6 +84,9 @@ def paper():
 
 
 redisplay_form_on_csrf_error("staff.paper")
+
+
+accepts_uploads("staff.paper_upload", "csv-file")
 
 
 @bp.post("/paper/upload")
