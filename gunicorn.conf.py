@@ -35,15 +35,24 @@ access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 _TOKEN_SEGMENT = re.compile(r"/[A-Za-z0-9_\-.]{24,}")
 _EMAIL = re.compile(r"[^/\s]+@[^/\s]+")
+#: Control characters (a "%0A" in a path is a real line break once decoded): written as
+#: escapes, so no request can forge a line of the log.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escaped(match: re.Match) -> str:
+    return f"\\x{ord(match.group(0)):02x}" if ord(match.group(0)) < 0x100 else f"\\u{ord(match.group(0)):04x}"
 
 
 class ScrubbingLogger(Logger):
-    """The access log with signed tokens and email addresses taken out of paths."""
+    """The access log with signed tokens and email addresses taken out of paths, and control
+    characters escaped."""
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         path = atoms.get("U", "")
-        atoms["U"] = _EMAIL.sub("<email>", _TOKEN_SEGMENT.sub("/<token>", path))
+        atoms["U"] = _CONTROL.sub(_escaped, _EMAIL.sub("<email>", _TOKEN_SEGMENT.sub("/<token>", path)))
+        atoms["m"] = _CONTROL.sub(_escaped, atoms.get("m", ""))
         return atoms
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from flask import Flask, Response, abort, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -91,11 +93,31 @@ def refuse_nul_characters() -> None:
         abort(400)
 
 
+class AddressCheckingProxyFix(ProxyFix):
+    """ProxyFix that ignores a forwarded client address that is not an IP address.
+
+    The proxy writes the address it saw; anything else there (a name, text a client slipped
+    in) would become the key the limits count by and the hash the site stores. The
+    connection's own address is kept instead.
+    """
+
+    def __init__(self, app, **trusted) -> None:
+        super().__init__(self._check_address, **trusted)
+        self.inner_app = app
+
+    def _check_address(self, environ, start_response):
+        try:
+            ipaddress.ip_address(environ.get("REMOTE_ADDR") or "")
+        except ValueError:
+            environ["REMOTE_ADDR"] = environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR")
+        return self.inner_app(environ, start_response)
+
+
 def init_app(app: Flask) -> None:
     """Add the headers, and trust ``PROXY_COUNT`` proxies' forwarded headers."""
     proxy_count = int(app.config.get("PROXY_COUNT") or 0)
     if proxy_count > 0:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+        app.wsgi_app = AddressCheckingProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxy_count, x_proto=proxy_count, x_host=proxy_count
         )
     # First of all, before the CSRF check: its failure page re-runs a form's view.

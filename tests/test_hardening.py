@@ -577,3 +577,211 @@ def test_wrong_passwords_from_elsewhere_never_lock_out_the_owner(app_factory, ma
             environ_base={"REMOTE_ADDR": "198.51.100.20"},
         )
         assert owner.status_code == 302
+
+
+# ---- 9. smaller ones ----
+
+
+def test_an_email_whose_local_part_begins_with_plus_keeps_its_own_mailbox():
+    from coalition.services.addresses import normalize_email
+
+    assert normalize_email("+alice@example.org") == "+alice@example.org"
+    assert normalize_email("+bob@example.org") != normalize_email("+alice@example.org")
+    assert normalize_email("rosa+petition@example.org") == "rosa@example.org"
+    assert normalize_email("R.O.S.A+x@Gmail.com") == "rosa@gmail.com"
+
+
+def test_a_line_break_in_a_request_path_is_escaped_in_the_access_log():
+    import runpy
+
+    settings = runpy.run_path(os.path.join(PROJECT_ROOT, "gunicorn.conf.py"))
+
+    class Config:
+        access_log_format = settings["access_log_format"]
+        errorlog = "-"
+        accesslog = "-"
+        loglevel = "info"
+        syslog = False
+        disable_redirect_access_to_syslog = False
+        logconfig = None
+        logconfig_dict = {}
+        logconfig_json = None
+        capture_output = False
+        user, group = os.getuid(), os.getgid()
+
+    logger = settings["ScrubbingLogger"].__new__(settings["ScrubbingLogger"])
+    logger.cfg = Config()
+
+    class Response:
+        status = "404 NOT FOUND"
+        response_length = 10
+        headers = ()
+        sent = 10
+
+    class Request:
+        headers = ()
+        method = "GET\nforged"
+        path = "/x\n127.0.0.1 - - [01/Jan/2026] \"GET /admin\" 200"
+        query = ""
+        uri = path
+        version = (1, 1)
+
+    atoms = logger.atoms(Response(), Request(), {"RAW_URI": Request.path, "REQUEST_METHOD": "GET",
+                                                   "PATH_INFO": Request.path, "SERVER_PROTOCOL": "HTTP/1.1"},
+                          __import__("datetime").timedelta(seconds=0.01))
+    assert "\n" not in atoms["U"] and "\\x0a" in atoms["U"]
+
+
+@pytest.mark.parametrize("start", ["\uff1d", "\ufeff=", "\u200b=", "\u200d+", "\uff0b", "\uff20", "\u2060-"])
+def test_look_alike_and_hidden_formula_starts_are_neutralised(start):
+    from coalition.services.exports import neutralize
+
+    assert neutralize(start + "HYPERLINK(1)") == "'" + start + "HYPERLINK(1)"
+
+
+def test_look_alike_formula_starts_are_neutralised_in_the_exported_csv(client, make_staff, make_campaign,
+                                                                       make_signature_row):
+    import csv
+
+    campaign = make_campaign(slug="cells")
+    make_signature_row(campaign, full_name="\uff1dHYPERLINK(1)", comment="\ufeff=1+1")
+    login(client, make_staff())
+    data = client.get(f"/staff/exports/signatures.csv?s-campaign={campaign.slug}&s-status=confirmed").data
+    (row,) = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert row["full_name"] == "'\uff1dHYPERLINK(1)"
+    assert row["comment"] == "'\ufeff=1+1"
+
+
+def test_zero_width_characters_are_refused_in_names_on_the_wall(client, make_campaign):
+    campaign = make_campaign(slug="zero-width")
+    response = client.post(f"/campaigns/{campaign.slug}", data=sign_data(full_name="Ro\u200bsa"))
+    assert response.status_code == 200
+    assert "invisible control characters" in response.get_data(as_text=True)
+    assert db.session.execute(db.select(Signature)).first() is None
+
+
+def test_a_nul_in_a_paper_csv_name_is_refused_with_its_line(client, make_staff, make_campaign):
+    campaign = make_campaign(slug="nul-paper")
+    login(client, make_staff())
+    sheet = "full_name,zip_code\nDenise\x00 Walker,10027\nAna Ruiz,10027\n".encode()
+    response = client.post(
+        "/staff/paper/upload",
+        data={"csv-campaign": str(campaign.id), "csv-event": "Mail", "csv-event_date": "2026-02-01",
+              "csv-mode": "all", "csv-file": (io.BytesIO(sheet), "sheets.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    assert "The name holds invisible or control characters." in response.get_data(as_text=True)
+    assert db.session.execute(db.select(Signature)).first() is None
+
+
+def test_a_forwarded_value_that_is_not_an_address_is_ignored(app_factory):
+    app = app_factory(PROXY_COUNT=1)
+    seen = []
+
+    @app.get("/test-address")
+    def _address():
+        from flask import request
+
+        seen.append(request.remote_addr)
+        return "ok"
+
+    client = app.test_client()
+    client.get("/test-address", headers={"X-Forwarded-For": "198.51.100.3"}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    client.get("/test-address", headers={"X-Forwarded-For": "not-an-address"}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    client.get("/test-address", headers={"X-Forwarded-For": "<script>"}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert seen == ["198.51.100.3", "127.0.0.1", "127.0.0.1"]
+
+
+def test_a_sender_killed_mid_batch_sends_at_most_its_batch_twice(app, monkeypatch):
+    from datetime import timedelta
+
+    from coalition import mail
+    from coalition.models import OutgoingMail
+
+    assert mail.BATCH_SIZE <= 10
+    for n in range(45):
+        mail.queue_mail(f"reader{n}@example.org", "Hello", "Body")
+    db.session.commit()
+    delivered = []
+    real_deliver = mail._Postman.deliver
+
+    def deliver_then_die(self, message, row_id):
+        if len(delivered) == 25:
+            raise SystemExit("worker killed")
+        delivered.append(row_id)
+        return real_deliver(self, message, row_id)
+
+    monkeypatch.setattr(mail._Postman, "deliver", deliver_then_die)
+    with pytest.raises(SystemExit):
+        mail.send_pending_mail(limit=100)
+    db.session.rollback()
+    monkeypatch.setattr(mail._Postman, "deliver", lambda self, message, row_id: (delivered.append(row_id),
+                                                                               real_deliver(self, message, row_id)))
+    # Two minutes later the killed sender's claims have lapsed.
+    db.session.execute(sa.update(OutgoingMail).values(locked_until=None))
+    db.session.commit()
+    mail.send_pending_mail(limit=100)
+    twice = [row_id for row_id in set(delivered) if delivered.count(row_id) > 1]
+    assert len(set(delivered)) == 45
+    assert 0 < len(twice) <= mail.BATCH_SIZE
+    del timedelta
+
+
+ERASED_NAME = "Zenobia Quillfeather"
+ERASED_EMAIL = "zenobia.quillfeather@example.org"
+
+
+def _sign_and_erase(client, make_campaign, make_staff) -> None:
+    campaign = make_campaign(slug="erase-files")
+    client.post(f"/campaigns/{campaign.slug}", data=sign_data(full_name=ERASED_NAME, email=ERASED_EMAIL,
+                                                              comment="Please keep me posted"))
+    client.post(f"/campaigns/{campaign.slug}", data=sign_data(full_name="Kept Person", email="kept@example.org"))
+    client.post(last_link("/confirm/", to=ERASED_EMAIL))  # confirmed: anonymised in place, not deleted
+    client.post(f"/goals/{GOAL}/pledge", data=pledge_data(full_name=ERASED_NAME, email=ERASED_EMAIL))
+    login(client, make_staff(role="admin"))
+    response = client.post("/staff/privacy", data={"email": ERASED_EMAIL, "action": "erase"})
+    assert response.status_code == 302
+
+
+def test_an_erased_name_and_email_are_gone_from_the_sqlite_files(client, make_campaign, make_staff, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the SQLite files")
+    from pathlib import Path
+
+    path = database_url.removeprefix("sqlite:///")
+    _sign_and_erase(client, make_campaign, make_staff)
+    files = [Path(path + suffix) for suffix in ("", "-wal") if os.path.exists(path + suffix)]
+    everything = b"".join(file.read_bytes() for file in files)
+    assert b"Kept Person" in everything  # the files were read while they hold the data
+    for file in files:
+        content = file.read_bytes()
+        assert ERASED_NAME.encode() not in content and b"Zenobia" not in content, file.name
+        assert ERASED_EMAIL.encode() not in content and b"zenobiaquillfeather" not in content, file.name
+
+
+def test_an_erased_name_and_email_are_gone_from_the_postgresql_table_files(client, make_campaign, make_staff,
+                                                                          database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the PostgreSQL files")
+    from coalition.database import PERSONAL_DATA_TABLES
+
+    _sign_and_erase(client, make_campaign, make_staff)
+    with db.engine.connect() as connection:
+        data_directory = connection.exec_driver_sql("SHOW data_directory").scalar()
+        connection.exec_driver_sql("CHECKPOINT")  # the pages as they are now, written to the files
+        files = []
+        for table in PERSONAL_DATA_TABLES:
+            relations = connection.execute(sa.text(
+                "SELECT pg_relation_filepath(c.oid) FROM pg_class c WHERE c.oid = to_regclass(:t) "
+                "OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = to_regclass(:t)) "
+                "OR c.oid = (SELECT reltoastrelid FROM pg_class WHERE oid = to_regclass(:t))"), {"t": table}).scalars()
+            files += [os.path.join(data_directory, relation) for relation in relations if relation]
+    readable = [path for path in files if os.access(path, os.R_OK)]
+    if not readable:
+        pytest.skip("the PostgreSQL data files are not readable here")
+    for path in readable:
+        with open(path, "rb") as handle:
+            content = handle.read()
+        assert ERASED_NAME.encode() not in content, path
+        assert ERASED_EMAIL.encode() not in content, path

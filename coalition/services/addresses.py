@@ -35,11 +35,13 @@ def check_email(address: str) -> str:
 def normalize_email(address: str) -> str:
     """The key that identifies one mailbox: lower case, no ``+tag``, no dots for Gmail."""
     local, _, domain = address.strip().lower().rpartition("@")
-    local = local.split("+", 1)[0]
+    # A tag follows a mailbox name: a local part that begins with "+" has no tag to drop
+    # (removing it would leave "@domain", shared by every such address).
+    local = local.split("+", 1)[0] or local
     if domain == "googlemail.com":
         domain = "gmail.com"
     if domain in DOTLESS_DOMAINS:
-        local = local.replace(".", "")
+        local = local.replace(".", "") or local
     return f"{local}@{domain}"
 
 
