@@ -73,7 +73,9 @@ def on_starting(server):
     from coalition import PROJECT_ROOT
     from coalition.config import ConfigurationError, check_server, load_config
 
-    probe = Flask("coalition", instance_path=os.path.join(PROJECT_ROOT, "instance"), instance_relative_config=True)
+    probe = Flask(
+        "coalition", instance_path=os.path.join(PROJECT_ROOT, "instance"), instance_relative_config=True
+    )
     try:
         load_config(probe, None)
         check_server(probe.config, server.cfg.workers, list(server.cfg.bind))

@@ -694,8 +694,6 @@ def test_a_forwarded_value_that_is_not_an_address_is_ignored(app_factory):
 
 
 def test_a_sender_killed_mid_batch_sends_at_most_its_batch_twice(app, monkeypatch):
-    from datetime import timedelta
-
     from coalition import mail
     from coalition.models import OutgoingMail
 
@@ -725,7 +723,6 @@ def test_a_sender_killed_mid_batch_sends_at_most_its_batch_twice(app, monkeypatc
     twice = [row_id for row_id in set(delivered) if delivered.count(row_id) > 1]
     assert len(set(delivered)) == 45
     assert 0 < len(twice) <= mail.BATCH_SIZE
-    del timedelta
 
 
 ERASED_NAME = "Zenobia Quillfeather"

@@ -13,7 +13,13 @@ from coalition.forms.antispam import AntiSpamMixin
 from coalition.forms.petitions import plain_name
 from coalition.i18n import localized
 from coalition.models import PledgeAction
-from coalition.services.addresses import ZIP_CODE_SHAPE, InvalidEmail, check_email, lookup_zip, normalize_zip_code
+from coalition.services.addresses import (
+    ZIP_CODE_SHAPE,
+    InvalidEmail,
+    check_email,
+    lookup_zip,
+    normalize_zip_code,
+)
 
 #: The longest message a supporter may send with a pledge.
 MESSAGE_MAX_LENGTH = 1000

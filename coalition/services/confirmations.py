@@ -87,7 +87,11 @@ def load_submission(token: str) -> Submission:
     payload = read_token(TOKEN_PURPOSE, token, TOKEN_MAX_AGE_SECONDS)
     signature_refs, pledge_refs = _references(payload, "s"), _references(payload, "p")
     signatures = (
-        list(db.session.scalars(db.select(Signature).where(Signature.id.in_(signature_refs)).order_by(Signature.id)))
+        list(
+            db.session.scalars(
+                db.select(Signature).where(Signature.id.in_(signature_refs)).order_by(Signature.id)
+            )
+        )
         if signature_refs
         else []
     )
@@ -163,7 +167,8 @@ def queue_signature_confirmation(
     full_name: str,
     pledges: list[Pledge] = (),
 ) -> None:
-    """``queue_confirmation_email`` for a signature just written, by id and link key (signing's common case)."""
+    """``queue_confirmation_email`` for a signature just written, by id and link key (signing's
+    common case)."""
     if pledges:
         db.session.flush()
     _queue_email(to_address, language, [(signature_id, link_key)], [campaign], pledges, full_name)
