@@ -9,6 +9,9 @@ import re
 
 from gunicorn.glogging import Logger
 
+# Loopback (or a Unix socket, "unix:/run/coalition.sock"): gunicorn is never exposed
+# directly; nginx in front of it takes the slow clients and the first rate limits.
+# Production refuses any other address (see on_starting).
 bind = os.environ.get("COALITION_BIND", "127.0.0.1:8000")
 # Sync workers: two per core plus one, the usual rule for I/O-bound Flask apps.
 workers = int(os.environ.get("COALITION_WORKERS", multiprocessing.cpu_count() * 2 + 1))
@@ -32,15 +35,24 @@ access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 _TOKEN_SEGMENT = re.compile(r"/[A-Za-z0-9_\-.]{24,}")
 _EMAIL = re.compile(r"[^/\s]+@[^/\s]+")
+#: Control characters (a "%0A" in a path is a real line break once decoded): written as
+#: escapes, so no request can forge a line of the log.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escaped(match: re.Match) -> str:
+    return f"\\x{ord(match.group(0)):02x}" if ord(match.group(0)) < 0x100 else f"\\u{ord(match.group(0)):04x}"
 
 
 class ScrubbingLogger(Logger):
-    """The access log with signed tokens and email addresses taken out of paths."""
+    """The access log with signed tokens and email addresses taken out of paths, and control
+    characters escaped."""
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         path = atoms.get("U", "")
-        atoms["U"] = _EMAIL.sub("<email>", _TOKEN_SEGMENT.sub("/<token>", path))
+        atoms["U"] = _CONTROL.sub(_escaped, _EMAIL.sub("<email>", _TOKEN_SEGMENT.sub("/<token>", path)))
+        atoms["m"] = _CONTROL.sub(_escaped, atoms.get("m", ""))
         return atoms
 
 
@@ -49,3 +61,24 @@ logger_class = ScrubbingLogger
 # The site does not use gunicorn's control socket, and its one default path in the home
 # directory would be fought over by several servers on one machine.
 control_socket_disable = True
+
+
+def on_starting(server):
+    """Refuse to start, in one clear line, a production server that would count rate limits in
+    each worker's memory or listen where clients could reach it without the proxy."""
+    import sys
+
+    from flask import Flask
+
+    from coalition import PROJECT_ROOT
+    from coalition.config import ConfigurationError, check_server, load_config
+
+    probe = Flask(
+        "coalition", instance_path=os.path.join(PROJECT_ROOT, "instance"), instance_relative_config=True
+    )
+    try:
+        load_config(probe, None)
+        check_server(probe.config, server.cfg.workers, list(server.cfg.bind))
+    except ConfigurationError as refusal:
+        print(refusal, file=sys.stderr)
+        sys.exit(1)

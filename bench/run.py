@@ -252,7 +252,10 @@ def server_env(url: str, outbox: str, **extra) -> dict:
         "COALITION_ENV": "production",
         "COALITION_SECRET_KEY": SECRET_KEY,
         "COALITION_DATABASE_URL": url,
-        # The limiter still runs on every POST; its limits are far above the load.
+        # The limiter still runs on every POST; its limits are far above the load. Production
+        # refuses several workers counting limits in memory, so the counters are in Redis,
+        # as in production.
+        "COALITION_RATELIMIT_STORAGE_URI": os.environ.get("BENCH_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/14"),
         "COALITION_SIGN_RATE_LIMIT": "1000000 per minute",
         "COALITION_CONFIRMATION_EMAIL_RATE_LIMIT": "1000000 per hour",
         "COALITION_FORM_MIN_FILL_SECONDS": "0",

@@ -9,6 +9,7 @@ from flask import Flask
 from coalition import auth, cli, database, errors, i18n, limits_storage, logs, security, templating
 from coalition import models  # noqa: F401  (registers every table on db.metadata)
 from coalition.config import load_config
+from coalition.containment import ContainingFlask, ContainLibraryFailures
 from coalition.extensions import babel, csrf, db, limiter, login_manager, migrate
 from coalition.web import caching, register_blueprints
 
@@ -18,7 +19,7 @@ PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, commands, error pages."""
-    app = Flask(
+    app = ContainingFlask(
         __name__,
         instance_path=os.path.join(PROJECT_ROOT, "instance"),
         instance_relative_config=True,
@@ -47,4 +48,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     auth.init_app(app)
     cli.init_app(app)
     errors.init_app(app)
+    # Outermost: whatever fails inside, even with a non-Exception, ends one response only.
+    app.wsgi_app = ContainLibraryFailures(app.wsgi_app)  # type: ignore[method-assign]
     return app

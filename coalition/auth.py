@@ -23,4 +23,8 @@ def load_staff(session_id: str) -> StaffUser | None:
 def init_app(app: Flask) -> None:
     """Configure where anonymous visitors to staff pages are sent."""
     login_manager.login_view = "staff.login" if "staff.login" in app.view_functions else None
-    login_manager.session_protection = "strong"
+    # No "strong" protection: it compares a hash of the client address (taken from
+    # X-Forwarded-For, which any client can send) and the user agent, so it could be
+    # satisfied by a thief and logged staff out whose phone changed network. The session
+    # version, checked above on every request, is what ends sessions.
+    login_manager.session_protection = None

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 
 from coalition import mail
-from coalition.database import write_intent
+from coalition.database import clear_erased_data_from_files, write_intent
 from coalition.extensions import db
 from coalition.models import Campaign, Goal
 from coalition.services import content as content_service
@@ -218,6 +218,8 @@ def purge_personal_data_command(months: int | None, dry_run: bool) -> None:
             db.session.rollback()
         else:
             db.session.commit()
+    if not dry_run:
+        clear_erased_data_from_files()
     verb = "would be anonymised" if dry_run else "anonymised"
     for campaign in purged:
         click.echo(f"{campaign.slug}: {campaign.signatures} signatures {verb}.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 
@@ -92,9 +93,12 @@ def default_config(app: Flask) -> dict:
         "LOG_LEVEL": "INFO",
         # Staff sessions end after this many minutes without a request.
         "STAFF_IDLE_MINUTES": 30,
-        # Failed staff logins allowed, per client address and per account (email tried).
+        # Failed staff logins allowed: per client address; per account (email tried) and
+        # address, tightly; per account from anywhere, loosely (so that someone guessing
+        # from elsewhere cannot lock the account's owner out).
         "STAFF_LOGIN_RATE_LIMIT_ADDRESS": "20 per 15 minutes",
-        "STAFF_LOGIN_RATE_LIMIT_ACCOUNT": "5 per 15 minutes",
+        "STAFF_LOGIN_RATE_LIMIT_ACCOUNT_ADDRESS": "5 per 15 minutes",
+        "STAFF_LOGIN_RATE_LIMIT_ACCOUNT": "100 per hour;300 per day",
         # argon2id cost of staff password hashes (OWASP-level defaults).
         "ARGON2_TIME_COST": 3,
         "ARGON2_MEMORY_COST_KIB": 65536,
@@ -140,3 +144,38 @@ def check_production(app: Flask) -> None:
             "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
         )
     app.config["SESSION_COOKIE_SECURE"] = True
+
+
+def _is_private_bind(bind: str) -> bool:
+    """Whether a gunicorn bind address is reachable from this machine only (loopback or a socket)."""
+    if bind.startswith(("unix:", "fd://")):
+        return True
+    host = bind.rsplit(":", 1)[0] if bind.count(":") == 1 or bind.startswith("[") else bind
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_server(config: dict, workers: int, binds: list[str]) -> None:
+    """Refuse, in one clear line, a production server whose rate limits each worker process
+    would count alone, or that clients could reach without the proxy in front of it."""
+    if config.get("ENV") != "production":
+        return
+    storage = str(config.get("RATELIMIT_STORAGE_URI") or "memory://").strip()
+    if workers > 1 and storage in ("memory://", "memory:"):
+        raise ConfigurationError(
+            f"Refusing to start in production: with memory:// each of the {workers} worker processes "
+            "counts rate limits alone; set COALITION_RATELIMIT_STORAGE_URI=redis://host:6379/0, "
+            "or run one worker process with threads (COALITION_WORKERS=1 gunicorn --threads 8 app:app)."
+        )
+    exposed = [bind for bind in binds if not _is_private_bind(bind)]
+    if exposed:
+        raise ConfigurationError(
+            f"Refusing to start in production: gunicorn would listen on {', '.join(exposed)}; it is "
+            "never exposed directly: set COALITION_BIND to 127.0.0.1:8000 or unix:/run/coalition.sock "
+            "and put nginx (deploy/nginx.conf) in front."
+        )

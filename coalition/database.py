@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 from collections.abc import Iterator
 
 from flask import Flask, has_request_context, request
@@ -37,6 +38,9 @@ def write_intent() -> Iterator[None]:
         _write_intent.reset(token)
 
 
+log = logging.getLogger(__name__)
+
+
 def wants_write_lock() -> bool:
     """Whether a transaction beginning now should take SQLite's write lock at once."""
     if _write_intent.get():
@@ -58,11 +62,54 @@ def install_sqlite_tuning(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # Deleted and overwritten content is zeroed, not left in free pages and cells:
+        # an erased supporter's name and email must not stay readable in the file.
+        cursor.execute("PRAGMA secure_delete = ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if wants_write_lock() else "BEGIN")
+
+
+#: Tables that hold supporters' personal data, cleaned out of the files after an erasure.
+PERSONAL_DATA_TABLES = ("signatures", "pledges", "endorsements", "outgoing_mail")
+#: How long PostgreSQL's VACUUM FULL after an erasure may wait for its table's lock.
+VACUUM_LOCK_TIMEOUT_SECONDS = 5
+
+
+def clear_erased_data_from_files() -> None:
+    """After an erasure is committed, take what it removed out of the database's files too.
+
+    SQLite (with ``secure_delete`` on) has zeroed it in the main file's pages, but the WAL
+    still holds the pages as they were until a checkpoint: one is run, and the WAL
+    truncated. PostgreSQL keeps erased rows in its files until VACUUM FULL rewrites them:
+    the personal-data tables are rewritten now.
+    """
+    engine = db.engine
+    # Outside any transaction (neither a checkpoint nor VACUUM runs in one): the driver's
+    # own connection, in autocommit. Best effort: the erasure itself is already committed.
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.driver_connection.cursor()
+        if engine.dialect.name == "sqlite":
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        elif engine.dialect.name == "postgresql":
+            raw.driver_connection.autocommit = True
+            # FULL: plain VACUUM marks the space free but leaves the old bytes in the
+            # pages. A rewrite locks the table while it runs: waiting at most a few
+            # seconds for that lock, so that signing never queues long behind it.
+            cursor.execute(f"SET lock_timeout = '{int(VACUUM_LOCK_TIMEOUT_SECONDS)}s'")
+            for table in PERSONAL_DATA_TABLES:
+                cursor.execute(f'VACUUM FULL "{table}"')
+            cursor.execute("RESET lock_timeout")
+        cursor.close()
+    except Exception as exc:  # a busy database: the next erasure or checkpoint catches up
+        log.warning("clearing erased data from the files did not finish: %s", exc.__class__.__name__)
+    finally:
+        if engine.dialect.name == "postgresql":
+            raw.driver_connection.autocommit = False
+        raw.close()
 
 
 def init_app(app: Flask) -> None:

@@ -1,15 +1,16 @@
 """The Flask extensions, created once here and bound to the app in ``create_app``."""
 
-from flask import current_app, request, session
+from flask import current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from coalition.services.addresses import hash_client_address
 
 #: Constraint names are fixed so that migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -33,13 +34,7 @@ csrf = CSRFProtect()
 
 
 class StaffLoginManager(LoginManager):
-    """Flask-Login's manager, protecting only sessions that hold a staff member.
-
-    With "strong" protection, Flask-Login checks every non-empty session against the
-    browser's identity, and an anonymous visitor's session (a CSRF token only) never
-    matches: it was emptied of login keys, re-signed and sent again, with a cookie
-    deletion, on every page. Nothing in it needs protecting, so it is left alone.
-    """
+    """Flask-Login's manager, without its remember-me bookkeeping on visitors' answers."""
 
     def _update_remember_cookie(self, response):
         # Staff are never offered "remember me"; the base method reads the session on every
@@ -48,22 +43,19 @@ class StaffLoginManager(LoginManager):
             return response
         return super()._update_remember_cookie(response)
 
-    def _session_protection_failed(self) -> bool:
-        if "_user_id" not in session:
-            return False
-        return super()._session_protection_failed()
-
 
 login_manager = StaffLoginManager()
 babel = Babel()
 
 
-def _client_address() -> str:
-    """The client address the limits count by (ProxyFix has already applied)."""
-    return get_remote_address() or request.remote_addr or "unknown"
+def client_address_key() -> str:
+    """What the limits count by: the keyed hash of the client address (ProxyFix has already
+    applied), the same code the site stores, so the limit store (perhaps a shared Redis)
+    and the limiter's log lines never hold an address."""
+    return hash_client_address(request.remote_addr, current_app.config["SECRET_KEY"]) or "unknown"
 
 
-limiter = Limiter(key_func=_client_address, default_limits=[])
+limiter = Limiter(key_func=client_address_key, default_limits=[])
 
 #: Views whose only limits count form submissions (POSTs).
 _SUBMISSION_LIMITED_VIEWS: set = set()

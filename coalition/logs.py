@@ -7,6 +7,7 @@ a message, as a second line of defence.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import re
@@ -19,9 +20,23 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{20,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{10,}")
 
 
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+#: Candidates for IPv6 addresses; only those ``ipaddress`` accepts are masked (not times).
+_IPV6_CANDIDATE = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%\w+)?(?![\w:])")
+
+
+def _mask_ipv6(match: re.Match) -> str:
+    try:
+        ipaddress.IPv6Address(match.group(0).split("%", 1)[0])
+    except ValueError:
+        return match.group(0)
+    return "<address>"
+
+
 def scrub(text: str) -> str:
-    """``text`` with email addresses and signed tokens masked."""
-    return _TOKEN.sub("<token>", _EMAIL.sub("<email>", text))
+    """``text`` with email addresses, signed tokens and client (IP) addresses masked."""
+    text = _TOKEN.sub("<token>", _EMAIL.sub("<email>", text))
+    return _IPV6_CANDIDATE.sub(_mask_ipv6, _IPV4.sub("<address>", text))
 
 
 class JsonFormatter(logging.Formatter):

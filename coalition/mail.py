@@ -38,8 +38,11 @@ log = logging.getLogger(__name__)
 
 #: How long a sender may take with one message before another may claim it.
 CLAIM_SECONDS = 120
-#: Messages claimed and recorded together (see ``send_pending_mail``).
-BATCH_SIZE = 50
+#: Messages claimed and recorded together (see ``send_pending_mail``). Small, because a
+#: sender that dies (a killed worker) leaves its batch claimed but unrecorded, and every
+#: message of that batch it had already handed over is sent again after CLAIM_SECONDS:
+#: at most this many messages are ever sent twice.
+BATCH_SIZE = 10
 #: Delay before the n-th retry: 1, 2, 4 ... minutes, at most an hour.
 MAX_BACKOFF_SECONDS = 3600
 

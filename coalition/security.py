@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, render_template, request
@@ -68,6 +69,43 @@ def _form_shaped(value) -> bool:
     return isinstance(value, str) or (isinstance(value, list) and all(isinstance(item, str) for item in value))
 
 
+#: The file fields each endpoint takes (``accepts_uploads``); every other endpoint takes none.
+_UPLOAD_FIELDS: dict[str, frozenset[str]] = {}
+
+
+def accepts_uploads(endpoint: str, *field_names: str) -> None:
+    """Let ``endpoint`` receive files, in the form fields ``field_names`` only."""
+    _UPLOAD_FIELDS[endpoint] = frozenset(field_names)
+
+
+def _has_lone_surrogates(value) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, list):
+        return any(_has_lone_surrogates(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogates(key) or _has_lone_surrogates(item) for key, item in value.items())
+    return False
+
+
+def refuse_malformed_bodies() -> None:
+    """Refuse (400) a body no browser sends from the site's forms: a multipart part without a
+    name, a file where the endpoint takes none (a text field sent as a file would reach its
+    field's filters as a file), or JSON holding a lone surrogate (no text can be encoded
+    with one: the page showing it back would fail).
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.routing_exception is not None:
+        return
+    if request.mimetype == "multipart/form-data":
+        if None in request.form or None in request.files or "" in request.files:
+            abort(400)
+        allowed = _UPLOAD_FIELDS.get(request.endpoint or "", frozenset())
+        if any(name not in allowed for name in request.files):
+            abort(400)
+    elif request.is_json and _has_lone_surrogates(request.get_json(silent=True)):
+        abort(400)
+
+
 def refuse_json_that_is_not_form_data() -> None:
     """Refuse (400) a JSON body sent to a page's form unless it has the shape of form data.
 
@@ -96,11 +134,31 @@ def refuse_nul_characters() -> None:
         abort(400)
 
 
+class AddressCheckingProxyFix(ProxyFix):
+    """ProxyFix that ignores a forwarded client address that is not an IP address.
+
+    The proxy writes the address it saw; anything else there (a name, text a client slipped
+    in) would become the key the limits count by and the hash the site stores. The
+    connection's own address is kept instead.
+    """
+
+    def __init__(self, app, **trusted) -> None:
+        super().__init__(self._check_address, **trusted)
+        self.inner_app = app
+
+    def _check_address(self, environ, start_response):
+        try:
+            ipaddress.ip_address(environ.get("REMOTE_ADDR") or "")
+        except ValueError:
+            environ["REMOTE_ADDR"] = environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR")
+        return self.inner_app(environ, start_response)
+
+
 def init_app(app: Flask) -> None:
     """Add the headers, and trust ``PROXY_COUNT`` proxies' forwarded headers."""
     proxy_count = int(app.config.get("PROXY_COUNT") or 0)
     if proxy_count > 0:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+        app.wsgi_app = AddressCheckingProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxy_count, x_proto=proxy_count, x_host=proxy_count
         )
     app.extensions["coalition_trusted_origins"] = trusted_origins(app)
@@ -108,6 +166,7 @@ def init_app(app: Flask) -> None:
     checks = app.before_request_funcs.setdefault(None, [])
     checks.insert(0, refuse_nul_characters)
     checks.insert(0, refuse_json_that_is_not_form_data)
+    checks.insert(0, refuse_malformed_bodies)
     checks.insert(0, refuse_cross_origin_requests)
     production = app.config["ENV"] == "production"
 

@@ -212,7 +212,8 @@ PAYLOADS = [
     "<script>alert(1)</script>",
     '"><img/src=x/onerror=alert(1)>',
     "<svg/onload=alert(1)>",
-    "'><iframe/src=javascript:alert(1)>",
+    # (A "javascript:" address is refused in names as a link: see test_hardening.py.)
+    "'><iframe/onload=alert(1)>",
 ]
 
 

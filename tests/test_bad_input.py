@@ -225,3 +225,126 @@ def test_a_body_over_the_size_limit_gets_the_413_page_on_every_post_route(app, c
         assert "That was too large" in response.get_data(as_text=True)
     sign = client.post(f"/campaigns/{open_campaign}", data=sign_data(comment="x" * (limit + 1)))
     assert sign.status_code == 413
+
+
+# --- Multipart bodies, unknown slugs on every POST route, invalid Unicode (issue 16) ------
+
+#: Part names a multipart body may carry: the forms' fields, none at all, empty, made up.
+part_names = st.one_of(
+    st.sampled_from(SIGN_FIELDS + PLEDGE_FIELDS + ENDORSE_FIELDS + ["csv-file", "csv-campaign", "one-full_name"]),
+    st.none(),
+    st.just(""),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters='"\r\n'), max_size=10),
+)
+part_values = st.one_of(values.map(lambda text: text.encode("utf-8", "surrogatepass")), st.binary(max_size=200))
+parts = st.lists(
+    st.tuples(part_names, part_values, st.one_of(st.none(), st.sampled_from(["a.txt", "", "sheet.csv", "x\".csv"]))),
+    max_size=6,
+)
+
+
+def _multipart(items) -> bytes:
+    """A multipart body built by hand: parts without a name, files where text is expected."""
+    body = b""
+    for name, value, filename in items:
+        disposition = "form-data"
+        if name is not None:
+            disposition += f'; name="{name}"'
+        if filename is not None:
+            disposition += f'; filename="{filename}"'
+        body += b"--XyZ\r\nContent-Disposition: " + disposition.encode("utf-8", "surrogatepass") + b"\r\n"
+        if filename is not None:
+            body += b"Content-Type: application/octet-stream\r\n"
+        body += b"\r\n" + value + b"\r\n"
+    return body + b"--XyZ--\r\n"
+
+
+@pytest.fixture
+def staff_client(app, make_staff):
+    """A second client, logged in as an admin."""
+    from tests.conftest import login
+
+    staff_client = app.test_client()
+    login(staff_client, make_staff(role="admin"))
+    return staff_client
+
+
+@EXAMPLES
+@given(items=parts)
+@example(items=[(None, b"value", None)])
+@example(items=[("full_name", b"Rosa", "name.txt"), ("email", b"rosa@example.org", None)])
+@example(items=[("csv-event", b"Albany", "event.txt")])
+def test_multipart_bodies_of_any_shape_never_fail(client, staff_client, open_campaign, items):
+    body = _multipart(items)
+    content_type = "multipart/form-data; boundary=XyZ"
+    for path in (f"/campaigns/{open_campaign}", f"/goals/{GOAL}/pledge", f"/campaigns/{open_campaign}/endorse"):
+        _assert_clear(client.post(path, data=body, content_type=content_type), path)
+    for path in ("/staff/paper/upload", "/staff/paper", "/staff/login"):
+        response = staff_client.post(path, data=body, content_type=content_type)
+        assert response.status_code < 500, (path, response.status_code)
+
+
+@pytest.fixture
+def csrf_client(app_factory, make_staff, content):
+    """A client of an app with CSRF on (the failure page re-runs a form's view), logged in
+    as an admin, so staff routes are reached too."""
+    from tests.conftest import login
+
+    app = app_factory(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        from coalition.services import content as content_service
+
+        content_service.load_content(app.config["CONTENT_FILE"])
+        csrf_client = app.test_client()
+        app.config["WTF_CSRF_ENABLED"] = False
+        from coalition.services import staff as staff_service
+
+        app.config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST_KIB=8, ARGON2_PARALLELISM=1)
+        staff_service.create_staff("fuzz-admin@example.org", "admin", "correct horse battery")
+        from coalition.extensions import db as _db
+
+        _db.session.commit()
+        csrf_client.post("/staff/login", data={"email": "fuzz-admin@example.org", "password": "correct horse battery"})
+        app.config["WTF_CSRF_ENABLED"] = True
+        yield app, csrf_client
+
+
+@EXAMPLES
+@given(slug=values, number=st.integers(-2, 2**63), token=values)
+@example(slug="no-such-campaign", number=999, token="x")
+def test_unknown_slugs_and_ids_on_every_post_route_never_fail(app, client, csrf_client, slug, number, token):
+    from tests.public_forms import build_path
+
+    csrf_app, logged_in = csrf_client
+    arguments = {"slug": quote(slug or "x", safe="") or "x", "token": quote(token or "x", safe="") or "x"}
+    for target_app, target in ((app, client), (csrf_app, logged_in)):
+        for rule in post_rules(target_app):
+            if rule.endpoint == "staff.logout":
+                continue
+            filled = {**arguments, **{name: number % 2**31 for name in rule.arguments if name.endswith("id")}}
+            with target_app.app_context():
+                path = build_path(rule, filled)
+            response = target.post(path, data={"full_name": "Rosa", "email": "rosa@example.org"})
+            assert response.status_code < 500, (rule.rule, path, response.status_code)
+
+
+#: JSON texts with lone surrogates (escaped: the only way a request can carry one).
+surrogate_json = st.builds(
+    lambda field, before, surrogate, after: '{"%s": "%s\\u%04x%s"}' % (field, before, surrogate, after),
+    st.sampled_from(SIGN_FIELDS + ENDORSE_FIELDS),
+    st.text(alphabet="abc ", max_size=5),
+    st.integers(0xD800, 0xDFFF),
+    st.text(alphabet="abc ", max_size=5),
+)
+
+
+@EXAMPLES
+@given(body=surrogate_json)
+@example(body='{"full_name": "\\ud800"}')
+def test_json_with_lone_surrogates_never_fails(client, open_campaign, body):
+    for path in (f"/campaigns/{open_campaign}", f"/goals/{GOAL}/pledge", f"/campaigns/{open_campaign}/endorse",
+                 "/staff/login", "/confirm/x"):
+        response = client.post(path, data=body.encode(), content_type="application/json")
+        assert 400 <= response.status_code < 500, (path, response.status_code)
+        if response.status_code == 400:
+            assert "Something was wrong with that request" in response.get_data(as_text=True)

@@ -78,7 +78,7 @@ def test_confirmation_email_is_in_the_supporters_language(mail_app, smtp_server,
 
 def test_tampered_and_expired_links(client, make_campaign, monkeypatch):
     signature = _pending_signature(make_campaign())
-    token = confirmations.confirmation_token([signature.id])
+    token = confirmations.confirmation_token([signature])
     assert client.get(f"/confirm/{token}x").status_code == 404
     assert "does not work" in client.get("/confirm/not-a-token").get_data(as_text=True)
     monkeypatch.setattr(confirmations, "TOKEN_MAX_AGE_SECONDS", -1)
@@ -90,7 +90,7 @@ def test_tampered_and_expired_links(client, make_campaign, monkeypatch):
 def test_concurrent_confirmations_count_once(app, make_campaign):
     campaign = make_campaign()
     signature = _pending_signature(campaign)
-    token = confirmations.confirmation_token([signature.id])
+    token = confirmations.confirmation_token([signature])
     errors = []
 
     def worker():
@@ -117,7 +117,7 @@ def test_concurrent_confirmations_count_once(app, make_campaign):
 def test_an_invalidated_signature_cannot_be_confirmed(client, make_campaign):
     campaign = make_campaign()
     signature = _pending_signature(campaign)
-    token = confirmations.confirmation_token([signature.id])
+    token = confirmations.confirmation_token([signature])
     signature.status = "invalidated"
     db.session.commit()
     assert client.get(f"/confirm/{token}").status_code == 404

@@ -601,7 +601,7 @@ def test_links_have_their_own_purposes_and_lifetimes(client, make_campaign, monk
     assert client.get(f"/endorsements/confirm/{withdraw_token}").status_code == 404
     assert (
         client.get(
-            f"/endorsements/confirm/{confirmations.confirmation_token([], [endorsement.id])}"
+            f"/endorsements/confirm/{confirmations.confirmation_token(pledges=[endorsement])}"
         ).status_code
         == 404
     )
@@ -629,5 +629,5 @@ def test_the_confirmation_email_names_the_organization_and_never_the_address_in_
     [message] = smtp_server.messages
     body = message.get_content()
     assert "Hello Tamar," in body
-    assert 'Women in Prison Project endorses the campaign "Fund alternatives"' in body
+    assert 'name you wrote as “Women in Prison Project” endorses the campaign "Fund alternatives"' in " ".join(body.split())
     assert "withdraw the endorsement at any time" in body

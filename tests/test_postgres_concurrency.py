@@ -76,7 +76,7 @@ def test_concurrent_confirmations_leave_the_count_exact(pg_app):
         tokens = []
         for n in range(40):
             result = signing.sign_petition(campaign, SignerDetails(full_name=f"Person {n}", email=f"p{n}@example.org", zip_code="10027"))
-            tokens.append(confirmations.confirmation_token([result.signature.id]))
+            tokens.append(confirmations.confirmation_token([result.signature]))
         campaign_id = campaign.id
         db.session.remove()
 
@@ -104,7 +104,7 @@ def test_signing_different_campaigns_does_not_queue_on_one_row(pg_app):
         for slug in ("first", "second"):
             campaign = db.session.get(Campaign, ids[slug])
             result = signing.sign_petition(campaign, SignerDetails(full_name="A B", email=f"{slug}@example.org", zip_code="10027"))
-            tokens[slug] = confirmations.confirmation_token([result.signature.id])
+            tokens[slug] = confirmations.confirmation_token([result.signature])
         db.session.remove()
 
     holding = threading.Event()

@@ -333,7 +333,7 @@ def test_the_count_after_confirmations_and_no_row_counting_on_page_views(client,
     for signature in signatures()[:3]:
         from coalition.services import confirmations
 
-        tokens.append(confirmations.confirmation_token([signature.id]))
+        tokens.append(confirmations.confirmation_token([signature]))
     for token in tokens:
         client.post(f"/confirm/{token}")
         client.post(f"/confirm/{token}")  # a second use counts nothing
@@ -414,7 +414,7 @@ def test_unconfirmed_signatures_are_purged_after_the_retention_time(app, client,
     old, recent, confirmed = signatures()
     from coalition.services import confirmations
 
-    confirmations.confirm_submission(confirmations.confirmation_token([confirmed.id]))
+    confirmations.confirm_submission(confirmations.confirmation_token([confirmed]))
     for signature in (old, confirmed):
         signature.created_at = utcnow() - timedelta(days=20)
     db.session.commit()

@@ -83,14 +83,9 @@ def test_staff_url_refuses_anonymous_and_wrong_role(app, make_staff, method, pat
     assert not allowed.headers.get("Location", "").startswith("/staff/login") or path == "/staff/logout"
 
 
-def test_a_staff_session_taken_to_another_browser_is_refused(client, make_staff):
-    """Strong session protection: the session cookie alone, from another browser, is not enough."""
-    staff = make_staff()
-    headers = {"User-Agent": "Firefox/140.0"}
-    client.post("/staff/login", data={"email": staff.email, "password": STAFF_PASSWORD}, headers=headers)
-    assert client.get("/staff/", headers=headers).status_code == 200
-    response = client.get("/staff/", headers={"User-Agent": "curl/8.0"})
-    assert response.status_code in (302, 303) and "/staff/login" in response.headers["Location"]
+# A session is not tied to the browser or the address (Flask-Login's "strong" protection
+# trusted X-Forwarded-For and logged out staff whose phone changed network); logout ends
+# every copy of it instead: see test_hardening.py.
 
 
 def test_an_anonymous_visitor_gets_no_session_cookie_on_any_page(client, make_campaign):

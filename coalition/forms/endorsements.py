@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from coalition.forms.antispam import AntiSpamMixin, PublicForm
+from coalition.forms.petitions import plain_name
 from coalition.forms.pledges import check_email_address, strip
 from coalition.services.endorsing import (
     ORGANIZATION_TYPE_LABELS,
@@ -53,7 +54,11 @@ class EndorseForm(AntiSpamMixin, PublicForm):
     organization_name = StringField(
         _l("Organization’s name"),
         filters=[strip],
-        validators=[DataRequired(_l("Enter the organization’s name.")), _max(200)],
+        validators=[
+            DataRequired(_l("Enter the organization’s name.")),
+            _max(200),
+            plain_name(_l("Please give just the organization’s name here, without its web address.")),
+        ],
         render_kw={"autocomplete": "organization"},
     )
     website = StringField(
@@ -73,19 +78,27 @@ class EndorseForm(AntiSpamMixin, PublicForm):
     locality = StringField(
         _l("City or county where it works"),
         filters=[strip],
-        validators=[DataRequired(_l("Enter the city or county where the organization works.")), _max(100)],
+        validators=[
+            DataRequired(_l("Enter the city or county where the organization works.")),
+            _max(100),
+            plain_name(_l("Please give just the city or county here.")),
+        ],
         render_kw={"autocomplete": "address-level2"},
     )
     contact_name = StringField(
         _l("Your name"),
         filters=[strip],
-        validators=[DataRequired(_l("Enter your name.")), _max(200)],
+        validators=[DataRequired(_l("Enter your name.")), _max(200), plain_name()],
         render_kw={"autocomplete": "name"},
     )
     contact_role = StringField(
         _l("Your role in the organization"),
         filters=[strip],
-        validators=[DataRequired(_l("Enter your role, such as Executive Director.")), _max(200)],
+        validators=[
+            DataRequired(_l("Enter your role, such as Executive Director.")),
+            _max(200),
+            plain_name(_l("Please give just your role here.")),
+        ],
         render_kw={"autocomplete": "organization-title"},
     )
     contact_email = EmailField(

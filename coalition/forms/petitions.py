@@ -11,7 +11,15 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from coalition.forms.antispam import AntiSpamMixin, PublicForm
-from coalition.services.addresses import InvalidEmail, Place, check_email, lookup_zip
+from coalition.services.names import name_problem
+from coalition.services.addresses import (
+    ZIP_CODE_SHAPE,
+    InvalidEmail,
+    Place,
+    check_email,
+    lookup_zip,
+    normalize_zip_code,
+)
 
 #: Longest comment a signer may leave.
 COMMENT_MAX_LENGTH = 500
@@ -23,7 +31,6 @@ COUNTRY_MAX_LENGTH = 100
 #: Characters that reorder or hide text: they have no place in a name, and let a
 #: name on the public wall pretend to be something else.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
-_ZIP = re.compile(r"^\d{5}(?:-?\d{4})?$")
 _LINK = re.compile(r"(?i)(?:https?://|www\.)")
 #: What signers abroad may not give as their country: US signers give a ZIP code.
 _US_NAMES = frozenset(
@@ -60,6 +67,21 @@ def no_control_characters(form, field) -> None:
         raise ValidationError(_l("Please remove the invisible control characters from this field."))
 
 
+def plain_name(link_message=None):
+    """Validator: a name as a person types it, never a web address, a line break or invisible
+    characters (names go into emails, onto the public wall and into exports)."""
+    link_message = link_message or _l("Please give just your name here.")
+
+    def check(form, field) -> None:
+        problem = name_problem(field.data) if field.data else None
+        if problem == "link":
+            raise ValidationError(link_message)
+        if problem is not None:
+            raise ValidationError(_l("Please remove the invisible control characters from this field."))
+
+    return check
+
+
 def has_a_letter(form, field) -> None:
     """Validator: at least one letter (in any alphabet)."""
     if field.data and not any(unicodedata.category(char).startswith("L") for char in field.data):
@@ -80,6 +102,7 @@ class SignForm(AntiSpamMixin, PublicForm):
             DataRequired(message=_l("Please enter your name.")),
             _length(NAME_MAX_LENGTH),
             no_control_characters,
+            plain_name(),
             has_a_letter,
         ],
         render_kw={"autocomplete": "name", "maxlength": NAME_MAX_LENGTH, "spellcheck": "false"},
@@ -151,7 +174,9 @@ class SignForm(AntiSpamMixin, PublicForm):
             if country in _US_NAMES:
                 raise ValidationError(_l("Please enter your ZIP code: it tells us your city and county."))
             return
-        if not _ZIP.match(field.data):
+        # Digits of another script (a fullwidth "１００２７") are the same ZIP code.
+        field.data = normalize_zip_code(field.data)
+        if not ZIP_CODE_SHAPE.fullmatch(field.data):
             raise ValidationError(_l("Please enter a 5-digit ZIP code, like 10027."))
         self.place = lookup_zip(field.data)
         if self.place is None:

@@ -9,9 +9,16 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from coalition.forms.antispam import AntiSpamMixin, PublicForm
+from coalition.forms.petitions import plain_name
 from coalition.i18n import localized
 from coalition.models import PledgeAction
-from coalition.services.addresses import InvalidEmail, check_email, lookup_zip
+from coalition.services.addresses import (
+    ZIP_CODE_SHAPE,
+    InvalidEmail,
+    check_email,
+    lookup_zip,
+    normalize_zip_code,
+)
 
 #: The longest message a supporter may send with a pledge.
 MESSAGE_MAX_LENGTH = 1000
@@ -43,11 +50,12 @@ def check_email_address(form, field) -> None:
 
 def check_zip_or_country(form, field) -> None:
     """A known 5-digit ZIP code, or (for people outside the US) a country instead."""
-    zip_code = (form.zip_code.data or "").strip()
+    # Digits of another script (a fullwidth "１００２７") are the same ZIP code.
+    zip_code = form.zip_code.data = normalize_zip_code(form.zip_code.data or "")
     country = (form.country.data or "").strip()
     if zip_code:
         digits = zip_code.split("-", 1)[0]
-        if len(digits) != 5 or not digits.isdigit():
+        if not ZIP_CODE_SHAPE.fullmatch(zip_code):
             raise ValidationError(_l("Enter a 5-digit ZIP code, such as 10027."))
         if lookup_zip(digits) is None:
             raise ValidationError(_l("We do not know this ZIP code. Please check it."))
@@ -69,6 +77,7 @@ class PledgeForm(AntiSpamMixin, PublicForm):
         validators=[
             DataRequired(_l("Enter your name.")),
             Length(max=200, message=_l("Use 200 characters at most.")),
+            plain_name(),
         ],
         render_kw={"autocomplete": "name"},
     )

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coalition.extensions import db
 from coalition.models.types import UTCDateTime, utcnow
+from coalition.tokens import new_link_key
 
 if TYPE_CHECKING:
     from coalition.models.campaigns import Campaign
@@ -104,6 +105,9 @@ class Endorsement(db.Model):
         ForeignKey("staff_users.id", ondelete="SET NULL")
     )
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Random, never reused: the emailed links name the record by id and this key, since
+    #: SQLite gives a deleted row's id again (NULL on rows made before keys existed).
+    link_key: Mapped[str | None] = mapped_column(String(32), default=new_link_key)
 
     organization: Mapped[Organization] = relationship(back_populates="endorsements")
     campaign: Mapped[Campaign] = relationship()

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coalition.extensions import db
 from coalition.models.types import UTCDateTime, utcnow
+from coalition.tokens import new_link_key
 
 if TYPE_CHECKING:
     from coalition.models.content import Goal, PledgeAction
@@ -72,6 +73,9 @@ class Pledge(db.Model):
     confirmation_sends: Mapped[int] = mapped_column(Integer, default=0)
     last_confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Random, never reused: the emailed links name the record by id and this key, since
+    #: SQLite gives a deleted row's id again (NULL on rows made before keys existed).
+    link_key: Mapped[str | None] = mapped_column(String(32), default=new_link_key)
 
     goal: Mapped[Goal] = relationship()
     actions: Mapped[list[PledgeAction]] = relationship(secondary=pledge_action_choices)

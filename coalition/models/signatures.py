@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coalition.extensions import db
 from coalition.models.types import UTCDateTime, utcnow
+from coalition.tokens import new_link_key
 
 if TYPE_CHECKING:
     from coalition.models.campaigns import Campaign
@@ -100,6 +101,9 @@ class Signature(db.Model):
     #: How many confirmation emails were queued for it (limits re-sends).
     confirmation_sends: Mapped[int] = mapped_column(Integer, default=0)
     last_confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Random, never reused: the emailed links name the record by id and this key, since
+    #: SQLite gives a deleted row's id again (NULL on rows made before keys existed).
+    link_key: Mapped[str | None] = mapped_column(String(32), default=new_link_key)
     #: Set when personal data was removed after the retention period.
     anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

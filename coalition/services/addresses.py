@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import re
+import unicodedata
 from dataclasses import dataclass
 
 import zipcodes
@@ -33,11 +35,13 @@ def check_email(address: str) -> str:
 def normalize_email(address: str) -> str:
     """The key that identifies one mailbox: lower case, no ``+tag``, no dots for Gmail."""
     local, _, domain = address.strip().lower().rpartition("@")
-    local = local.split("+", 1)[0]
+    # A tag follows a mailbox name: a local part that begins with "+" has no tag to drop
+    # (removing it would leave "@domain", shared by every such address).
+    local = local.split("+", 1)[0] or local
     if domain == "googlemail.com":
         domain = "gmail.com"
     if domain in DOTLESS_DOMAINS:
-        local = local.replace(".", "")
+        local = local.replace(".", "") or local
     return f"{local}@{domain}"
 
 
@@ -51,12 +55,36 @@ class Place:
     state: str
 
 
+#: A US ZIP code once normalised: five ASCII digits, optionally a dash and four more.
+ZIP_CODE_SHAPE = re.compile(r"[0-9]{5}(?:-?[0-9]{4})?", re.ASCII)
+#: Dashes a keyboard or a phone may put between a ZIP code and its "+4" part.
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212\ufe63\uff0d"), "-")
+
+
+def normalize_zip_code(text: str) -> str:
+    """The ZIP code as typed, trimmed, with digits of other scripts (fullwidth ``１``, Arabic-Indic
+    ``١`` ...) written as ASCII digits and any dash as ``-``.
+
+    Python's ``isdigit`` and regular expressions' ``\\d`` accept those digits, but the ZIP
+    library works on bytes and fails on them (with an error that is not an ``Exception``).
+    """
+    chars = []
+    for char in text.strip().translate(_DASHES):
+        if not char.isascii() and unicodedata.category(char) == "Nd":
+            char = str(unicodedata.decimal(char))
+        chars.append(char)
+    return "".join(chars)
+
+
 def lookup_zip(zip_code: str) -> Place | None:
-    """City, county and state of a 5-digit US ZIP code, offline; None if unknown."""
-    code = zip_code.strip()[:5]
-    if len(code) != 5 or not code.isdigit():
+    """City, county and state of a 5-digit US ZIP code, offline; None if unknown.
+
+    Only five ASCII digits ever reach the ZIP library.
+    """
+    code = normalize_zip_code(zip_code)
+    if not ZIP_CODE_SHAPE.fullmatch(code):
         return None
-    return _place_of(code)
+    return _place_of(code[:5])
 
 
 # The ZIP data never changes while the site runs, and ``zipcodes.matching`` scans the

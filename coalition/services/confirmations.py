@@ -9,6 +9,7 @@ many times or however concurrently the link is used, each record counts once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from flask import current_app, render_template
@@ -21,7 +22,7 @@ from coalition.extensions import db
 from coalition.models import Campaign, Goal, Pledge, Signature
 from coalition.models.types import utcnow
 from coalition.services import counting
-from coalition.tokens import make_token, read_token
+from coalition.tokens import link_reference, make_token, read_references, read_token, reference_matches
 from coalition.urls import external_url
 
 TOKEN_PURPOSE = "confirm-submission"
@@ -58,36 +59,57 @@ class ConfirmationResult:
     submission: Submission = field(default_factory=Submission)
 
 
-def confirmation_token(signature_ids: list[int] = (), pledge_ids: list[int] = ()) -> str:
-    """A signed link token for these records."""
-    return make_token(TOKEN_PURPOSE, {"s": sorted(signature_ids), "p": sorted(pledge_ids)})
+def confirmation_token(signatures: Sequence[Signature] = (), pledges: Sequence[Pledge] = ()) -> str:
+    """A signed link token for these records, each named by id and link key (never reused)."""
+    return _token([(s.id, s.link_key) for s in signatures], [(p.id, p.link_key) for p in pledges])
 
 
-def _ids(payload: dict, key: str) -> list[int]:
-    values = payload.get(key) if isinstance(payload, dict) else None
-    if not isinstance(values, list):
-        return []
-    return [value for value in values if isinstance(value, int)]
+def _token(signatures: Sequence[tuple[int, str | None]], pledges: Sequence[tuple[int, str | None]]) -> str:
+    return make_token(
+        TOKEN_PURPOSE,
+        {
+            "s": [link_reference(*reference) for reference in sorted(signatures)],
+            "p": [link_reference(*reference) for reference in sorted(pledges)],
+        },
+    )
+
+
+def _references(payload: dict, key: str) -> dict[int, str | None]:
+    return read_references(payload.get(key) if isinstance(payload, dict) else None)
 
 
 def load_submission(token: str) -> Submission:
-    """The records a token covers; raises ``TokenInvalid`` or ``TokenExpired``."""
+    """The records a token covers; raises ``TokenInvalid`` or ``TokenExpired``.
+
+    A record whose link key is not the token's is left out: it is not the record the
+    link was made for, only one given the same id after that one was deleted.
+    """
     payload = read_token(TOKEN_PURPOSE, token, TOKEN_MAX_AGE_SECONDS)
-    signature_ids, pledge_ids = _ids(payload, "s"), _ids(payload, "p")
+    signature_refs, pledge_refs = _references(payload, "s"), _references(payload, "p")
     signatures = (
-        list(db.session.scalars(db.select(Signature).where(Signature.id.in_(signature_ids)).order_by(Signature.id)))
-        if signature_ids
+        list(
+            db.session.scalars(
+                db.select(Signature).where(Signature.id.in_(signature_refs)).order_by(Signature.id)
+            )
+        )
+        if signature_refs
         else []
     )
     pledges = (
-        list(db.session.scalars(db.select(Pledge).where(Pledge.id.in_(pledge_ids)).order_by(Pledge.id)))
-        if pledge_ids
+        list(db.session.scalars(db.select(Pledge).where(Pledge.id.in_(pledge_refs)).order_by(Pledge.id)))
+        if pledge_refs
         else []
     )
     # Invalidated records stay invalidated: a link cannot bring them back.
     return Submission(
-        signatures=[s for s in signatures if s.status != "invalidated"],
-        pledges=[p for p in pledges if p.status != "invalidated"],
+        signatures=[
+            s for s in signatures
+            if s.status != "invalidated" and reference_matches(s.link_key, signature_refs[s.id])
+        ],
+        pledges=[
+            p for p in pledges
+            if p.status != "invalidated" and reference_matches(p.link_key, pledge_refs[p.id])
+        ],
     )
 
 
@@ -133,37 +155,39 @@ def queue_confirmation_email(
     db.session.flush()
     campaigns = [db.session.get(Campaign, s.campaign_id) for s in signatures]
     name = (signatures[0].full_name if signatures else pledges[0].full_name) if (signatures or pledges) else ""
-    _queue_email(to_address, language, [s.id for s in signatures], campaigns, pledges, name)
+    _queue_email(to_address, language, [(s.id, s.link_key) for s in signatures], campaigns, pledges, name)
 
 
 def queue_signature_confirmation(
     to_address: str,
     language: str,
     signature_id: int,
+    link_key: str,
     campaign: Campaign,
     full_name: str,
     pledges: list[Pledge] = (),
 ) -> None:
-    """``queue_confirmation_email`` for a signature just written by id (signing's common case)."""
+    """``queue_confirmation_email`` for a signature just written, by id and link key (signing's
+    common case)."""
     if pledges:
         db.session.flush()
-    _queue_email(to_address, language, [signature_id], [campaign], pledges, full_name)
+    _queue_email(to_address, language, [(signature_id, link_key)], [campaign], pledges, full_name)
 
 
 def _queue_email(
     to_address: str,
     language: str,
-    signature_ids: list[int],
+    signatures: list[tuple[int, str | None]],
     campaigns: list[Campaign],
     pledges: list[Pledge],
     name: str,
 ) -> None:
-    token = confirmation_token(signature_ids, [p.id for p in pledges])
+    token = _token(signatures, [(p.id, p.link_key) for p in pledges])
     goals = [db.session.get(Goal, p.goal_id) for p in pledges]
     locale = language if language in current_app.config["LANGUAGES"] else "en"
     link = external_url("confirm.confirm", language=locale, token=token)
     with force_locale(locale):
-        if signature_ids:
+        if signatures:
             subject = _("Please confirm your signature")
         else:
             subject = _("Please confirm your pledge")

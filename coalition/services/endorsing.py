@@ -39,8 +39,10 @@ from coalition.models import AuditEntry, Campaign, Endorsement, Organization
 from coalition.models.endorsements import ORGANIZATION_TYPES
 from coalition.models.types import utcnow
 from coalition.services import campaigns as campaign_service
+from coalition.services import mailbox_limit
 from coalition.services.addresses import check_email, normalize_email
-from coalition.tokens import TokenInvalid, make_token, read_token
+from coalition.services.names import name_problem
+from coalition.tokens import TokenInvalid, make_token, new_link_key, read_token, reference_matches
 from coalition.urls import external_url
 
 CONFIRM_PURPOSE = "confirm-endorsement"
@@ -268,6 +270,9 @@ def _check_details(details: EndorsementDetails) -> tuple[str, str]:
         raise EndorsementError("unknown organization type")
     if len(details.statement or "") > STATEMENT_MAX_LENGTH:
         raise EndorsementError("statement too long")
+    for text in (details.organization_name, details.contact_name, details.contact_role, details.locality):
+        if name_problem(text or ""):
+            raise EndorsementError("a name holds a link, a line break or invisible characters")
     website_address(details.website)
     address = check_email(details.contact_email)
     return address, normalize_email(address)
@@ -333,14 +338,21 @@ def submit_endorsement(campaign: Campaign, details: EndorsementDetails) -> Submi
             setattr(endorsement, name, value)
         endorsement.status = "submitted"
         endorsement.submitted_at = utcnow()
+        # The links of the submission it replaces stop working.
+        endorsement.link_key = new_link_key()
         endorsement.confirmed_at = None
         endorsement.withdrawn_at = None
         db.session.flush()
     _audit(action, endorsement)
-    queue_endorsement_email(endorsement)
+    # Every email a visitor causes counts against the one limit per mailbox, whatever
+    # organization (domain) the submission names.
+    emailed = mailbox_limit.take_allowance(address, "endorsement confirmation")
+    if emailed:
+        queue_endorsement_email(endorsement)
     db.session.commit()
-    mail.wake_sender()
-    return SubmitOutcome(endorsement=endorsement, emailed=True, stored=True)
+    if emailed:
+        mail.wake_sender()
+    return SubmitOutcome(endorsement=endorsement, emailed=emailed, stored=True)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -352,7 +364,14 @@ def _submission_stamp(endorsement: Endorsement) -> int:
 
 
 def _token_payload(endorsement: Endorsement) -> dict:
-    return {"e": endorsement.id, "v": _submission_stamp(endorsement)}
+    if endorsement.link_key is None:  # submitted before link keys existed
+        return {"e": endorsement.id, "v": _submission_stamp(endorsement)}
+    return {"e": endorsement.id, "k": endorsement.link_key}
+
+
+def _carried_key(payload: dict) -> str | None:
+    key = payload.get("k")
+    return key if isinstance(key, str) else None
 
 
 def confirmation_token(endorsement: Endorsement) -> str:
@@ -393,7 +412,10 @@ def endorsement_from_token(purpose: str, token: str) -> Endorsement:
     if not isinstance(payload, dict) or not isinstance(payload.get("e"), int):
         raise TokenInvalid("link not valid")
     endorsement = db.session.get(Endorsement, payload["e"])
-    if endorsement is None or _submission_stamp(endorsement) != payload.get("v"):
+    # The link key names this submission of this endorsement, never another given the same id.
+    if endorsement is None or not reference_matches(endorsement.link_key, _carried_key(payload)):
+        raise TokenInvalid("link no longer valid")
+    if endorsement.link_key is None and _submission_stamp(endorsement) != payload.get("v"):
         raise TokenInvalid("link no longer valid")
     return endorsement
 

@@ -27,8 +27,17 @@ from coalition.services import audit_log
 
 #: Rows read from the database at a time.
 CHUNK_ROWS = 1000
-#: Characters that make a spreadsheet treat a cell as a formula (or split it into one).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+#: Characters that make a spreadsheet treat a cell as a formula (or split it into one),
+#: with the look-alikes a spreadsheet may read as them (fullwidth and small forms, which
+#: some spreadsheets fold to ASCII) and the invisible characters that can hide in front of
+#: one (a byte-order mark, zero-width spaces and joiners, the word joiner).
+FORMULA_STARTS = (
+    "=", "+", "-", "@", "\t", "\r", "\n",
+    "\uff1d", "\uff0b", "\uff0d", "\uff20",  # fullwidth = + - @
+    "\ufe66", "\ufe62", "\ufe63", "\ufe6b",  # small = + - @
+    "\u2212",  # minus sign
+    "\ufeff", "\u200b", "\u200c", "\u200d", "\u2060", "\u180e",  # invisible
+)
 BOM = "\ufeff"
 
 SIGNATURE_STATUSES = ("confirmed", "pending", "invalidated", "all")

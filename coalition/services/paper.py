@@ -22,6 +22,7 @@ from coalition.models import Signature
 from coalition.models.types import utcnow
 from coalition.services import audit_log, counting
 from coalition.services.addresses import InvalidEmail, check_email, lookup_zip, normalize_email
+from coalition.services.names import has_invisible_characters
 from coalition.services.texts import _
 
 #: Most rows one upload may hold.
@@ -67,6 +68,10 @@ def _signature_from(entry: PaperEntry, campaign_id: int, staff_id: int, source: 
     name = " ".join(entry.full_name.split())
     if not name:
         raise PaperError(_("The name is missing."))
+    # A NUL would cut the name short in exports (and PostgreSQL cannot store one); hidden
+    # characters would show on nothing but change what the name is.
+    if has_invisible_characters(name):
+        raise PaperError(_("The name holds invisible or control characters."))
     if len(name) > 200:
         raise PaperError(_("The name is longer than 200 characters."))
     email = normalized = None

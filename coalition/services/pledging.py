@@ -24,8 +24,9 @@ from coalition import mail
 from coalition.extensions import db
 from coalition.models import Goal, Pledge, PledgeAction
 from coalition.models.types import utcnow
-from coalition.services import confirmations, counting
+from coalition.services import confirmations, counting, mailbox_limit
 from coalition.services.addresses import lookup_zip, normalize_email
+from coalition.services.names import name_problem
 
 #: How many confirmation emails one pledge may get (the first and a few re-sends).
 MAX_CONFIRMATION_SENDS = 3
@@ -116,6 +117,8 @@ def create_pending_pledges(
     ``note_confirmation_sent`` and commits. Raises ``PledgeError`` for an unknown
     ZIP code or action key.
     """
+    if name_problem(supporter.full_name):
+        raise PledgeError("the name holds a link, a line break or invisible characters")
     email_normalized = normalize_email(supporter.email)
     place = _place_fields(supporter)
     result = PendingPledges()
@@ -174,11 +177,13 @@ def make_pledge(
     page either way.
     """
     result = create_pending_pledges([(goal, action_keys)], supporter, message=message)
-    if result.to_confirm:
+    # Every email a visitor causes counts against the one limit per mailbox.
+    emailed = bool(result.to_confirm) and mailbox_limit.take_allowance(supporter.email, "pledge confirmation")
+    if emailed:
         confirmations.queue_confirmation_email(supporter.email, supporter.language, pledges=result.to_confirm)
         note_confirmation_sent(result.to_confirm)
     db.session.commit()
-    if result.to_confirm:
+    if emailed:
         mail.wake_sender()
     return result
 

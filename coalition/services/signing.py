@@ -34,7 +34,6 @@ from datetime import timedelta
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from limits import parse_many
 from sqlalchemy import delete, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -43,8 +42,9 @@ from coalition import mail
 from coalition.extensions import db, limiter
 from coalition.models import Campaign, Goal, Pledge, Signature
 from coalition.models.types import utcnow
-from coalition.services import addresses, confirmations, pledging
+from coalition.services import addresses, confirmations, mailbox_limit, pledging
 from coalition.services import campaigns as campaign_service
+from coalition.tokens import new_link_key
 from coalition.urls import external_url
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ def sign_petition(
         if first_email:
             _use_mailbox_allowance(email_normalized)
             confirmations.queue_signature_confirmation(
-                email, language, signature_id, campaign, details.full_name, pledges
+                email, language, signature_id, values["link_key"], campaign, details.full_name, pledges
             )
             pledging.note_confirmation_sent(pledges)
         db.session.commit()
@@ -186,6 +186,7 @@ def _signature_values(
         "created_at": now,
         "confirmation_sends": 0,
         "last_confirmation_sent_at": None,
+        "link_key": new_link_key(),
     }
 
 
@@ -261,35 +262,9 @@ def _claim_a_send(signature: Signature) -> bool:
     return bool(claimed)
 
 
-def _mailbox_key(email_normalized: str) -> str:
-    # A keyed hash, so the rate-limit store (perhaps a shared Redis) never holds an address.
-    return addresses.hash_client_address(email_normalized, current_app.config["SECRET_KEY"]) or ""
-
-
-def _mailbox_limits():
-    if not current_app.config.get("RATELIMIT_ENABLED", True):
-        return []
-    return _parsed_limits(current_app.config["CONFIRMATION_EMAIL_RATE_LIMIT"])
-
-
-# Parsed once per setting, not twice per signature (tested, then used).
-_parsed_limits = functools.lru_cache(maxsize=8)(parse_many)
-
-
-def mailbox_has_allowance(email_normalized: str) -> bool:
-    """Whether this mailbox may receive another confirmation email now (consumes nothing).
-
-    The limit is per mailbox, whichever campaign or client address the requests come
-    from, so one inbox cannot be flooded.
-    """
-    key = _mailbox_key(email_normalized)
-    return all(limiter.limiter.test(item, "confirmation-email", key) for item in _mailbox_limits())
-
-
-def _use_mailbox_allowance(email_normalized: str) -> None:
-    key = _mailbox_key(email_normalized)
-    for item in _mailbox_limits():
-        limiter.limiter.hit(item, "confirmation-email", key)
+#: Kept under these names for the callers that knew them here.
+mailbox_has_allowance = mailbox_limit.has_allowance
+_use_mailbox_allowance = mailbox_limit.use_allowance
 
 
 def _may_send(signature: Signature) -> bool:

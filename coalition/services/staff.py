@@ -134,6 +134,18 @@ def create_staff(
     return user, generated
 
 
+def end_sessions(user: StaffUser) -> None:
+    """End every session of this account, every copy of its cookie included (flushes).
+
+    A session names the account's session version (``StaffUser.get_id``), and the user
+    loader (``coalition.auth.load_staff``) compares it on every request: a new version
+    makes every session made before it anonymous at its next request. Logout, a password
+    change or reset, disabling and a change of role call this.
+    """
+    user.session_version += 1
+    db.session.flush()
+
+
 def change_password(user: StaffUser, current_password: str, new_password: str) -> None:
     """Change one's own password after checking the current one; ends the other sessions."""
     try:
@@ -141,8 +153,7 @@ def change_password(user: StaffUser, current_password: str, new_password: str) -
     except (VerificationError, InvalidHashError) as exc:
         raise StaffError(_("the current password is not correct")) from exc
     user.password_hash = hash_password(new_password)
-    user.session_version += 1
-    db.session.flush()
+    end_sessions(user)
     audit_log.record("staff.password", actor_id=user.id, subject=f"staff:{user.id}")
 
 
@@ -172,8 +183,7 @@ def set_role(actor_id: int, user_id: int, role: str) -> StaffUser:
         raise StaffError(_("the last active admin cannot lose the admin role"))
     previous, user.role = user.role, role
     # A new role must take effect now, not at the next login.
-    user.session_version += 1
-    db.session.flush()
+    end_sessions(user)
     audit_log.record(
         "staff.role", actor_id=actor_id, subject=f"staff:{user.id}", details={"from": previous, "to": role}
     )
@@ -190,8 +200,7 @@ def set_active(actor_id: int, user_id: int, active: bool) -> StaffUser:
     if not active and user.role == "admin" and _active_admins() <= 1:
         raise StaffError(_("the last active admin cannot be disabled"))
     user.active = active
-    user.session_version += 1
-    db.session.flush()
+    end_sessions(user)
     audit_log.record("staff.enable" if active else "staff.disable", actor_id=actor_id, subject=f"staff:{user.id}")
     return user
 

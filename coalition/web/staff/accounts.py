@@ -10,7 +10,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from coalition.extensions import db, limiter
+from coalition.extensions import client_address_key, db, limiter
 from coalition.forms.staff import ChangePasswordForm, ConfirmForm, LoginForm, NewStaffForm, StaffRoleForm
 from coalition.services import staff as staff_service
 from coalition.web.staff import LAST_SEEN_KEY, admin_only, bp
@@ -24,6 +24,11 @@ def _account_key() -> str:
     return "staff-login:" + digest.hexdigest()[:32]
 
 
+def _account_and_address_key() -> str:
+    """Rate-limit key for the account tried from this client address (both as keyed hashes)."""
+    return f"{_account_key()}:{client_address_key()}"
+
+
 def _failed(response) -> bool:
     # Only failed attempts count: a successful login redirects.
     return response.status_code != 302
@@ -32,6 +37,15 @@ def _failed(response) -> bool:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["STAFF_LOGIN_RATE_LIMIT_ADDRESS"], methods=["POST"], deduct_when=_failed
+)
+# Failures per account and address are limited tightly, per account only loosely: an
+# attacker elsewhere, guessing, locks out their own address, never the account's owner.
+@limiter.limit(
+    lambda: current_app.config["STAFF_LOGIN_RATE_LIMIT_ACCOUNT_ADDRESS"],
+    key_func=_account_and_address_key,
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="staff-login-account-address",
 )
 @limiter.limit(
     lambda: current_app.config["STAFF_LOGIN_RATE_LIMIT_ACCOUNT"],
@@ -64,7 +78,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """End the session."""
+    """End the session, and every copy of it: a cookie copied before logout no longer works."""
+    if current_user.is_authenticated:
+        staff_service.end_sessions(current_user._get_current_object())
+        db.session.commit()
     logout_user()
     session.clear()
     flash(_("You are logged out."), "info")

@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from coalition.extensions import db
 from coalition.forms.staff import PaperSignatureForm, PaperUploadForm
 from coalition.models import Campaign
+from coalition.security import accepts_uploads
 from coalition.services import paper as paper_service
 from coalition.web.staff import bp
 
@@ -79,6 +80,9 @@ def paper():
             kept.campaign.choices = entry_form.campaign.choices
             return _page(kept, upload_form)
     return _page(entry_form, upload_form, status=200 if not entry_form.errors else 400)
+
+
+accepts_uploads("staff.paper_upload", "csv-file")
 
 
 @bp.post("/paper/upload")

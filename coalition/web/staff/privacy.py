@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from coalition.database import clear_erased_data_from_files
 from coalition.extensions import db
 from coalition.forms.staff import EraseForm
 from coalition.services import audit_log
@@ -24,6 +25,7 @@ def privacy():
             if request.form.get("action") == "erase":
                 report = privacy_service.erase_supporter(form.email.data, current_user.id)
                 db.session.commit()
+                clear_erased_data_from_files()
                 flash(
                     _("Erased: %(n)s records deleted or anonymised. The audit log records it without the email.", n=report.total),
                     "success",
