@@ -205,6 +205,16 @@ def test_no_post_ends_a_gunicorn_worker(tmp_path):
 from tests.public_forms import endorse_data, last_link  # noqa: E402
 
 
+def _give_ids_again(table: str) -> None:
+    """Let the next row take the lowest free id again, as SQLite does (PostgreSQL's sequences
+    never would, except after a restore or a sequence reset)."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}"
+        ))
+        db.session.commit()
+
+
 def _erase(email: str) -> None:
     from coalition.services import privacy
 
@@ -218,6 +228,7 @@ def test_a_link_to_an_erased_signature_never_confirms_the_next_one_with_its_id(c
     first_id = db.session.execute(db.select(Signature.id)).scalar_one()
     old_link = last_link("/confirm/", to="first@example.org")
     _erase("first@example.org")
+    _give_ids_again("signatures")
     client.post(f"/campaigns/{campaign.slug}", data=sign_data(full_name="Other Person", email="other@example.org"))
     other = db.session.execute(db.select(Signature)).scalar_one()
     assert other.id == first_id  # SQLite gave the erased row's id again
@@ -235,6 +246,7 @@ def test_a_link_to_an_erased_pledge_never_confirms_the_next_one_with_its_id(clie
     first_id = db.session.execute(db.select(Pledge.id)).scalar_one()
     old_link = last_link("/confirm/", to="first@example.org")
     _erase("first@example.org")
+    _give_ids_again("pledges")
     client.post(f"/goals/{GOAL}/pledge", data=pledge_data(full_name="Other Person", email="other@example.org"))
     other = db.session.execute(db.select(Pledge)).scalar_one()
     assert other.id == first_id
@@ -254,6 +266,7 @@ def test_a_link_to_a_deleted_endorsement_never_confirms_the_next_one_with_its_id
     old_withdraw = last_link("/endorsements/withdraw/")
     db.session.delete(first)
     db.session.commit()
+    _give_ids_again("endorsements")
     client.post(
         f"/campaigns/{campaign.slug}/endorse",
         data=endorse_data(organization_name="Another Group", website="https://another.example.org",
@@ -757,31 +770,54 @@ def test_an_erased_name_and_email_are_gone_from_the_sqlite_files(client, make_ca
         assert ERASED_EMAIL.encode() not in content and b"zenobiaquillfeather" not in content, file.name
 
 
-def test_an_erased_name_and_email_are_gone_from_the_postgresql_table_files(client, make_campaign, make_staff,
-                                                                          database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the PostgreSQL files")
-    from coalition.database import PERSONAL_DATA_TABLES
-
-    _sign_and_erase(client, make_campaign, make_staff)
+def _postgres_table_files(tables) -> list[str]:
     with db.engine.connect() as connection:
         data_directory = connection.exec_driver_sql("SHOW data_directory").scalar()
         connection.exec_driver_sql("CHECKPOINT")  # the pages as they are now, written to the files
         files = []
-        for table in PERSONAL_DATA_TABLES:
+        for table in tables:
             relations = connection.execute(sa.text(
                 "SELECT pg_relation_filepath(c.oid) FROM pg_class c WHERE c.oid = to_regclass(:t) "
                 "OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = to_regclass(:t)) "
                 "OR c.oid = (SELECT reltoastrelid FROM pg_class WHERE oid = to_regclass(:t))"), {"t": table}).scalars()
             files += [os.path.join(data_directory, relation) for relation in relations if relation]
-    readable = [path for path in files if os.access(path, os.R_OK)]
-    if not readable:
-        pytest.skip("the PostgreSQL data files are not readable here")
-    for path in readable:
+    return [path for path in files if os.access(path, os.R_OK)]
+
+
+def _files_holding(paths: list[str], *needles: bytes) -> list[str]:
+    holding = []
+    for path in paths:
         with open(path, "rb") as handle:
             content = handle.read()
-        assert ERASED_NAME.encode() not in content, path
-        assert ERASED_EMAIL.encode() not in content, path
+        if any(needle in content for needle in needles):
+            holding.append(path)
+    return holding
+
+
+def test_an_erased_name_and_email_are_gone_from_the_postgresql_table_files(client, make_campaign, make_staff,
+                                                                          database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the PostgreSQL files")
+    import time
+
+    from coalition.database import PERSONAL_DATA_TABLES, clear_erased_data_from_files
+
+    _sign_and_erase(client, make_campaign, make_staff)
+    db.session.rollback()
+    if not _postgres_table_files(PERSONAL_DATA_TABLES):
+        pytest.skip("the PostgreSQL data files are not readable here")
+    needles = (ERASED_NAME.encode(), ERASED_EMAIL.encode())
+    # VACUUM FULL keeps a row version that a transaction begun before the erasure could
+    # still see (another session's, anywhere in the database): once those have ended, a
+    # later run removes it. The erasure's own run is the first try.
+    deadline = time.monotonic() + 30
+    holding = _files_holding(_postgres_table_files(PERSONAL_DATA_TABLES), *needles)
+    while holding and time.monotonic() < deadline:
+        time.sleep(1)
+        clear_erased_data_from_files()
+        holding = _files_holding(_postgres_table_files(PERSONAL_DATA_TABLES), *needles)
+    assert holding == []
+    assert _files_holding(_postgres_table_files(["signatures"]), b"Kept Person")  # the files were the right ones
 
 
 def test_posts_that_only_show_the_form_again_still_count_against_the_limits(app_factory, make_campaign):
