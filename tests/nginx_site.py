@@ -114,7 +114,7 @@ def render_config(paths: Paths, http_port: int, https_port: int, text: str | Non
         ("/var/www/letsencrypt", str(paths.prefix / "acme")),
         ("unix:/run/coalition/gunicorn.sock", f"unix:{paths.socket}"),
         ("/srv/coalition/static", str(static)),
-        ("/var/cache/nginx/coalition", str(paths.cache)),
+        ("/var/cache/nginx-coalition", str(paths.cache)),
         ("/var/log/nginx/coalition-access.log", str(paths.access_log)),
         ("/var/log/nginx/coalition-error.log", str(paths.error_log)),
     ]
@@ -181,7 +181,8 @@ def start_nginx(prefix: Path, config_text: str | None = None, workers: int = 1,
     ``command_prefix`` goes before the command (``taskset -c 0``).
     """
     paths = Paths(prefix)
-    for folder in ("conf.d", "body", "proxy", "fastcgi", "uwsgi", "scgi", "acme", "logs", "cache"):
+    # Not the cache's folder: nginx must create it, as it does on a fresh Debian server.
+    for folder in ("conf.d", "body", "proxy", "fastcgi", "uwsgi", "scgi", "acme", "logs"):
         (prefix / folder).mkdir(parents=True, exist_ok=True)
     if not paths.certificate.exists():
         make_certificate(paths)
