@@ -215,6 +215,7 @@ class PaperSignatureForm(_PaperSourceForm):
     zip_code = StringField(_l("ZIP code"), validators=[Optional(), Length(max=10)])
     country = StringField(_l("Country, if outside the US"), validators=[Optional(), Length(max=100)])
     wants_updates = BooleanField(_l("Ticked the box to receive updates by email"))
+    deliver_name = BooleanField(_l("Agreed to have their name delivered to their legislators"))
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=500)])
 
 
