@@ -359,3 +359,54 @@ def last_load(kind: str) -> DataLoad | None:
 def district_counts() -> dict[str, int]:
     """How many districts of each chamber are loaded."""
     return dict(db.session.execute(select(District.chamber, func.count()).group_by(District.chamber)).all())
+
+
+#: The answer "I don't know" to "which legislator represents you?".
+DONT_KNOW = "unknown"
+
+
+class DistrictChoiceError(ValueError):
+    """A district that is not one of the signer's candidates."""
+
+
+def needs_choice(signer: Signature | Pledge) -> dict[str, list[str]]:
+    """The chambers in which a signer is between districts: ``{"upper": [candidates], ...}``."""
+    out = {}
+    if signer.senate_district is None and signer.senate_candidates:
+        out["upper"] = list(signer.senate_candidates)
+    if signer.assembly_district is None and signer.assembly_candidates:
+        out["lower"] = list(signer.assembly_candidates)
+    return out
+
+
+def choose_districts(signer: Signature | Pledge, choices: dict[str, str], by: str = "signer") -> bool:
+    """Save which district of its candidates a signer lives in (per chamber, or ``DONT_KNOW``); flushes.
+
+    Returns whether a district was set. A signer who chose is no longer re-derived from
+    the ZIP code. Raises ``DistrictChoiceError`` for a district that is not a candidate.
+    """
+    chosen = False
+    for chamber, answer in choices.items():
+        column = "senate" if chamber == "upper" else "assembly"
+        candidates = getattr(signer, f"{column}_candidates") or []
+        if answer == DONT_KNOW or not answer:
+            continue
+        if answer not in candidates:
+            raise DistrictChoiceError(answer)
+        setattr(signer, f"{column}_district", answer)
+        chosen = True
+    if chosen:
+        signer.districts_set_by = by
+    db.session.flush()
+    return chosen
+
+
+def set_districts_by_staff(signer: Signature, senate: str | None, assembly: str | None) -> None:
+    """Staff set a (paper) signature's districts, from anything ``parse_district`` reads; flushes.
+
+    A signature set by staff is no longer re-derived from its ZIP code.
+    """
+    signer.senate_district = senate
+    signer.assembly_district = assembly
+    signer.districts_set_by = "staff"
+    db.session.flush()

@@ -24,6 +24,7 @@ from coalition.extensions import db
 from coalition.models import Campaign, Committee, DataLoad, Legislator
 from coalition.models.types import utcnow
 from coalition.services import audit_log
+from coalition.services import districts
 from coalition.services.districts import CHAMBER_NAMES, ocd_id
 
 #: libyaml's safe loader when PyYAML was built with it (five times faster), else the Python one.
@@ -409,3 +410,32 @@ def seat_label(legislator: Legislator) -> str:
     if legislator.seat == "governor":
         return "Governor"
     return f"{CHAMBER_NAMES[legislator.seat]} District {legislator.district_number}"
+
+
+@dataclass
+class SignerLegislators:
+    """What the confirmation page shows a signer: their legislators, and the choices left to make."""
+
+    campaign: Campaign
+    legislators: list[Legislator]
+    #: Per chamber the signer is between districts in: [(district OCD id, legislator or None, district name)].
+    choices: dict[str, list[tuple[str, Legislator | None, str]]]
+    mail_subject: str
+    mail_body: str
+
+
+def for_signer(signer, campaign: Campaign, default_subject: str, default_body: str) -> SignerLegislators:
+    """The legislators of a signature's districts and, where it is between districts, its candidates."""
+    names = districts.district_names()
+    pending = districts.needs_choice(signer)
+    candidates = by_district([d for ds in pending.values() for d in ds])
+    choices = {
+        chamber: [(d, candidates.get(d), names.get(d, d)) for d in ds] for chamber, ds in pending.items()
+    }
+    return SignerLegislators(
+        campaign=campaign,
+        legislators=representatives(signer.senate_district, signer.assembly_district),
+        choices=choices,
+        mail_subject=campaign.legislator_mail_subject or default_subject,
+        mail_body=campaign.legislator_mail_body or default_body,
+    )
