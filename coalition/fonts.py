@@ -46,13 +46,13 @@ def _cmap(path: str) -> frozenset[int]:
     """The code points a font file has glyphs for."""
     from fontTools.ttLib import TTCollection, TTFont
 
-    if path.lower().endswith(".ttc"):
-        fonts = TTCollection(path, lazy=True).fonts[:1]
-    else:
-        fonts = [TTFont(path, lazy=True)]
     points: set[int] = set()
-    for font in fonts:
-        points.update(font.getBestCmap() or {})
+    if path.lower().endswith(".ttc"):
+        with TTCollection(path) as collection:
+            points.update(collection.fonts[0].getBestCmap() or {})
+    else:
+        with TTFont(path) as font:
+            points.update(font.getBestCmap() or {})
     return frozenset(points)
 
 
