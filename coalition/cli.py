@@ -180,7 +180,8 @@ def create_staff_command(email: str, role: str, generate_password: bool) -> None
 @click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Last day signed (YYYY-MM-DD, UTC).")
 @click.option("--consented", is_flag=True, help="Only signers who agreed to receive updates.")
 @click.option("--county", help='Only signers in this county, e.g. "Kings County".')
-def export_signatures_command(slug, all_campaigns, status, date_from, date_to, consented, county) -> None:
+@click.option("--district", help='Only signers in this district: "SD 12" (Senate) or "AD 65" (Assembly).')
+def export_signatures_command(slug, all_campaigns, status, date_from, date_to, consented, county, district) -> None:
     """Write a campaign's signatories as CSV to standard output (progress on standard error)."""
     if bool(slug) == bool(all_campaigns):
         raise click.UsageError("Give --campaign SLUG or --all-campaigns.")
@@ -189,7 +190,11 @@ def export_signatures_command(slug, all_campaigns, status, date_from, date_to, c
         campaign = db.session.execute(db.select(Campaign).filter_by(slug=slug)).scalar_one_or_none()
         if campaign is None:
             raise click.ClickException(f"No campaign with the slug {slug!r}.")
+    district_id = districts.parse_district(district) if district else None
+    if district and district_id is None:
+        raise click.UsageError(f"--district {district!r}: write SD 12 (Senate) or AD 65 (Assembly).")
     filters = export_service.ExportFilters(
+        district=district_id,
         status=status,
         date_from=date_from.date() if date_from else None,
         date_to=date_to.date() if date_to else None,

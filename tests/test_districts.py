@@ -146,3 +146,44 @@ def test_parse_district_accepts_what_staff_type():
     assert districts.parse_district(AD(65)) == AD(65)
     assert districts.parse_district("Kings County") is None
     assert districts.parse_district("SD 0") is None
+
+
+def test_the_signatories_csv_has_the_districts_and_filters_by_one(
+    runner, client, make_campaign, make_signature_row, make_staff
+):
+    from tests.conftest import login
+    from tests.test_staff_exports import read_csv
+
+    load_fixture_districts(runner)
+    campaign = make_campaign(slug="c")
+    for name, zip_code in (("Albany Signer", "12207"), ("Harlem Signer", "10027"), ("Brooklyn Signer", "11216")):
+        make_signature_row(campaign, full_name=name, zip_code=zip_code, **districts.place_zip(zip_code, "NY").values())
+    login(client, make_staff())
+    rows = read_csv(client.get("/staff/exports/signatures.csv?s-campaign=c&s-status=confirmed").data)
+    by_name = {row["full_name"]: (row["senate_district"], row["assembly_district"]) for row in rows}
+    assert by_name == {"Albany Signer": ("46", "109"), "Harlem Signer": ("", "70"), "Brooklyn Signer": ("59", "57")}
+    rows = read_csv(client.get("/staff/exports/signatures.csv?s-campaign=c&s-status=confirmed&s-district=AD+70").data)
+    assert [row["full_name"] for row in rows] == ["Harlem Signer"]
+    bad = client.get("/staff/exports/signatures.csv?s-campaign=c&s-status=confirmed&s-district=Kings")
+    assert bad.status_code == 400 and "Write the district as SD 12" in bad.get_data(as_text=True)
+    result = runner.invoke(args=["export-signatures", "--campaign", "c", "--district", "SD 46"])
+    assert result.exit_code == 0 and "Albany Signer" in result.output and "Harlem Signer" not in result.output
+
+
+def test_the_dashboard_counts_signers_per_district_with_the_legislator(
+    runner, client, make_campaign, make_signature_row, make_staff
+):
+    from tests.conftest import login
+    from tests.test_legislators import SAMPLE_CSV
+
+    load_fixture_districts(runner)
+    runner.invoke(args=["load-legislators", str(SAMPLE_CSV)])
+    campaign = make_campaign()
+    for zip_code in ("12207", "12207", "10027"):
+        make_signature_row(campaign, zip_code=zip_code, **districts.place_zip(zip_code, "NY").values())
+    login(client, make_staff())
+    page = client.get("/staff/").get_data(as_text=True)
+    assert "Signers by Senate district" in page and "Signers by Assembly district" in page
+    assert "46 · Pat Fahy" in page and "109 · Gabriella A. Romero" in page
+    assert "70" in page
+    assert "whose district is not known (their ZIP code is split, or a PO box): 1" in page

@@ -32,6 +32,8 @@ REDERIVE_BATCH = 200
 CHAMBER_LAYERS = {"upper": "SLDU", "lower": "SLDL"}
 CHAMBER_OCD = {"upper": "sldu", "lower": "sldl"}
 CHAMBER_NAMES = {"upper": "Senate", "lower": "Assembly"}
+#: What an OCD id of each chamber starts with, before the district's number.
+OCD_PREFIX = {chamber: f"ocd-division/country:us/state:ny/{code}:" for chamber, code in CHAMBER_OCD.items()}
 
 
 class DistrictFileError(ValueError):
