@@ -175,3 +175,48 @@ def test_staff_see_the_loads_and_correct_a_legislator(app, delivery_setup, runne
     assert db.session.get(Legislator, fahy.id).email == "fahy@nysenate.gov"
     assert client.get("/staff/legislators/999").status_code == 404
     assert AD(109) == db.session.get(Legislator, delivery_setup[3].id).district_ocd_id
+
+
+def test_an_endorsing_organization_is_listed_in_its_districts_packet(app, delivery_setup):
+    from coalition.models import Endorsement, Organization
+    from tests.test_endorsements import _endorse_data
+
+    campaign, staff, fahy, _ = delivery_setup
+    client = app.test_client()
+    bad = client.post(f"/campaigns/{campaign.slug}/endorse", data=_endorse_data(zip_code="1220"))
+    assert bad.status_code == 200 and "Please enter a 5-digit US ZIP code" in bad.get_data(as_text=True)
+    client.post(f"/campaigns/{campaign.slug}/endorse", data=_endorse_data(zip_code="12207"))
+    organization = db.session.scalars(db.select(Organization)).one()
+    assert organization.zip_code == "12207"
+    db.session.execute(db.update(Endorsement).values(status="verified"))
+    db.session.commit()
+    login(client, staff)
+    text = pdf_text(client.get(f"/staff/campaigns/{campaign.id}/packets/{fahy.id}.pdf").data)
+    assert "Endorsing organizations in Senate District 46" in text
+    assert "Women in Prison Project" in text
+    assert "director@wipp.example.org" not in text and "212-254-5700" not in text
+
+
+def test_staff_set_the_districts_of_a_paper_signature(app, delivery_setup, runner):
+    from coalition.models import Signature
+    from coalition.services import paper
+
+    campaign, staff, *_ = delivery_setup
+    signature = paper.add_paper_signature(campaign.id, staff.id, "Mail (2026-03-04)",
+                                          paper.PaperEntry(full_name="Ana Díaz", zip_code="10027"))
+    db.session.commit()
+    client = app.test_client()
+    login(client, staff)
+    assert "between districts: set them" in client.get("/staff/paper").get_data(as_text=True)
+    form = client.get(f"/staff/signatures/{signature.id}/districts").get_data(as_text=True)
+    assert "SD 30 (State Senate District 30), SD 31 (State Senate District 31)" in form
+    wrong = client.post(f"/staff/signatures/{signature.id}/districts", data={"senate": "AD 70", "assembly": "AD 70"})
+    assert wrong.status_code == 200 and "Write a Senate district as SD 12." in wrong.get_data(as_text=True)
+    saved = client.post(f"/staff/signatures/{signature.id}/districts", data={"senate": "SD 30", "assembly": "AD 70"})
+    assert saved.status_code == 302
+    load_fixture_districts(runner)  # a reload keeps what staff set
+    db.session.expire_all()
+    kept = db.session.get(Signature, signature.id)
+    assert (kept.senate_district, kept.assembly_district, kept.districts_set_by) == (SD(30), AD(70), "staff")
+    online = db.session.scalars(db.select(Signature).filter_by(source="online")).first()
+    assert client.get(f"/staff/signatures/{online.id}/districts").status_code == 404

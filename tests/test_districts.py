@@ -187,3 +187,26 @@ def test_the_dashboard_counts_signers_per_district_with_the_legislator(
     assert "46 · Pat Fahy" in page and "109 · Gabriella A. Romero" in page
     assert "70" in page
     assert "whose district is not known (their ZIP code is split, or a PO box): 1" in page
+
+
+def test_the_retention_purge_keeps_districts_and_erasure_removes_them(runner, make_campaign, make_signature_row):
+    from datetime import timedelta
+
+    from coalition.models.types import utcnow
+    from coalition.services import privacy
+
+    load_fixture_districts(runner)
+    now = utcnow()
+    old = make_campaign(slug="old", status="closed", closed_at=now - timedelta(days=400),
+                        closes_at=now - timedelta(days=400))
+    kept = make_signature_row(old, zip_code="12207", deliver_name=True, **districts.place_zip("12207", "NY").values())
+    erased = make_signature_row(make_campaign(), email="erase.me@example.org", zip_code="12207",
+                                **districts.place_zip("12207", "NY").values())
+    privacy.purge_personal_data(12)
+    privacy.erase_supporter("erase.me@example.org", None)
+    db.session.commit()
+    db.session.expire_all()
+    purged = db.session.get(Signature, kept.id)
+    assert purged.full_name == "" and (purged.senate_district, purged.assembly_district) == (SD(46), AD(109))
+    gone = db.session.get(Signature, erased.id)
+    assert gone.senate_district is None and gone.assembly_district is None

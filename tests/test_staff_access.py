@@ -55,6 +55,8 @@ STAFF_URLS = [
     ("POST", "/staff/campaigns/1/delivery", "organizer"),
     ("GET", "/staff/campaigns/1/packets/1.pdf", "organizer"),
     ("GET", "/staff/campaigns/1/packets.zip", "organizer"),
+    ("GET", "/staff/signatures/1/districts", "organizer"),
+    ("POST", "/staff/signatures/1/districts", "organizer"),
 ]
 
 

@@ -22,6 +22,13 @@ class LegislatorContactForm(FlaskForm):
     district_phone = StringField(_l("District office: phone"), validators=[Optional(), Length(max=40)])
 
 
+class SignatureDistrictsForm(FlaskForm):
+    """A paper signature's districts, set by staff (from what the signer wrote on the sheet)."""
+
+    senate = StringField(_l("Senate district"), validators=[Optional(), Length(max=80)])
+    assembly = StringField(_l("Assembly district"), validators=[Optional(), Length(max=80)])
+
+
 class ForgetCorrectionForm(FlaskForm):
     """"Take Open States' details again at the next reload": CSRF only."""
 

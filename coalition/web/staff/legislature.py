@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, send_file, url_for
+from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from coalition.extensions import db
-from coalition.forms.legislature import AddresseesForm, ForgetCorrectionForm, LegislatorContactForm
-from coalition.models import Campaign, Legislator
-from coalition.services import delivery, districts, legislators, packets
+from coalition.forms.legislature import (
+    AddresseesForm,
+    ForgetCorrectionForm,
+    LegislatorContactForm,
+    SignatureDistrictsForm,
+)
+from coalition.models import Campaign, Legislator, Signature
+from coalition.services import audit_log, delivery, districts, legislators, packets
 from coalition.web.staff import bp
 
 
@@ -167,3 +172,40 @@ def packets_zip(campaign_id: int):
                      download_name=f"{campaign.slug}-packets.zip")
 
 
+
+
+def _short(district: str | None) -> str:
+    if not district:
+        return ""
+    return ("SD " if districts.chamber_of(district) == "upper" else "AD ") + str(districts.number_of(district))
+
+
+@bp.route("/signatures/<int:signature_id>/districts", methods=["GET", "POST"])
+def signature_districts(signature_id: int):
+    """Staff set a paper signature's Senate and Assembly districts (no longer re-derived then)."""
+    signature = db.get_or_404(Signature, signature_id)
+    if signature.source != "paper":
+        abort(404)
+    form = SignatureDistrictsForm(
+        data=None if request.method == "POST" else {
+            "senate": _short(signature.senate_district),
+            "assembly": _short(signature.assembly_district),
+        }
+    )
+    if form.validate_on_submit():
+        senate = districts.parse_district(form.senate.data or "") if form.senate.data else None
+        assembly = districts.parse_district(form.assembly.data or "") if form.assembly.data else None
+        if form.senate.data and (senate is None or districts.chamber_of(senate) != "upper"):
+            form.senate.errors.append(_("Write a Senate district as SD 12."))
+        elif form.assembly.data and (assembly is None or districts.chamber_of(assembly) != "lower"):
+            form.assembly.errors.append(_("Write an Assembly district as AD 65."))
+        else:
+            districts.set_districts_by_staff(signature, senate, assembly)
+            audit_log.record("signature.districts", actor_id=current_user.id, subject=f"signature:{signature.id}")
+            db.session.commit()
+            flash(_("Districts saved."), "success")
+            return redirect(url_for("staff.paper"))
+    names = districts.district_names()
+    candidates = [(d, names.get(d, d)) for d in [*signature.senate_candidates, *signature.assembly_candidates]]
+    return render_template("staff/signature_districts.html", signature=signature, form=form, candidates=candidates,
+                           short=_short)
