@@ -31,6 +31,7 @@ SCRIPT_SAMPLES = {
 _USABLE_SUFFIXES = (".ttf", ".otf", ".ttc")
 
 
+@functools.cache
 def main_font_path() -> str | None:
     """Noto Sans (a variable font) from the installed ``fontpkg-noto-sans``; None if not installed."""
     try:
@@ -98,6 +99,7 @@ def font_path(script: str = "latin") -> str | None:
     return candidates[0] if candidates else None
 
 
+@functools.lru_cache(maxsize=4096)
 def font_for_text(text: str) -> str | None:
     """The first font that has every letter of the text: Noto Sans, else an installed one; None if none has."""
     points = _letters(text)
