@@ -2,9 +2,11 @@
 
 The main font is Noto Sans (Latin, Greek, Cyrillic, Vietnamese), installed from PyPI as
 ``fontpkg-noto-sans``: no font file lives in this repository. For other scripts (Chinese,
-Japanese, Korean, Arabic, Hebrew...) the system's installed fonts are asked through
-fontconfig; where none has a name's letters, ``font_for_text`` says so (None) and the
-caller marks the name instead of printing boxes or nothing.
+Japanese, Korean, Arabic, Hebrew...) the system's installed fonts are listed once through
+fontconfig (``fc-list``) and their character tables read once each; where none has a
+name's letters, ``font_for_text`` says so (None) and the caller marks the name instead of
+printing boxes or nothing. (Bold: a bold instance of the variable font costs fontTools
+several seconds to build, so the packets use the regular face only.)
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ SCRIPT_SAMPLES = {
     "thai": "ก",
 }
 _USABLE_SUFFIXES = (".ttf", ".otf", ".ttc")
+_NOT_REGULAR = ("bold", "italic", "oblique", "mono", "condensed", "light", "math")
 
 
 @functools.cache
@@ -42,7 +45,7 @@ def main_font_path() -> str | None:
     return str(path) if path.is_file() else None
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=512)
 def _cmap(path: str) -> frozenset[int]:
     """The code points a font file has glyphs for."""
     from fontTools.ttLib import TTCollection, TTFont
@@ -66,16 +69,15 @@ def _letters(text: str) -> set[int]:
     }
 
 
-@functools.lru_cache(maxsize=256)
-def _installed_fonts_with(points: tuple[int, ...]) -> tuple[str, ...]:
-    """Installed font files (TrueType/OpenType) that fontconfig says have all these code points."""
+@functools.cache
+def installed_font_files() -> tuple[str, ...]:
+    """The system's TrueType/OpenType font files, as fontconfig lists them (regular faces first)."""
     fc_list = shutil.which("fc-list")
-    if not fc_list or not points:
+    if not fc_list:
         return ()
-    charset = " ".join(f"{p:x}" for p in points)
     try:
-        found = subprocess.run(  # nosec B603 - fixed program, arguments built from code points
-            [fc_list, f":charset={charset}", "--format", "%{file}\n"],
+        found = subprocess.run(  # nosec B603 - a fixed program and fixed arguments
+            [fc_list, "--format", "%{file}\n"],
             capture_output=True,
             text=True,
             timeout=10,
@@ -84,9 +86,13 @@ def _installed_fonts_with(points: tuple[int, ...]) -> tuple[str, ...]:
     except (OSError, subprocess.SubprocessError):
         return ()
     # Regular faces first, so a fallback name is not printed in bold italic.
-    files = sorted({f for f in found if f.lower().endswith(_USABLE_SUFFIXES)},
-                   key=lambda f: (any(w in f.lower() for w in ("bold", "italic", "oblique", "mono")), f))
-    return tuple(files)
+    files = {f for f in found if f.lower().endswith(_USABLE_SUFFIXES)}
+    return tuple(sorted(files, key=lambda f: (any(w in f.lower() for w in _NOT_REGULAR), f)))
+
+
+def _installed_fonts_with(points: set[int]) -> list[str]:
+    """Installed font files that have glyphs for all these code points (each font's table read once)."""
+    return [path for path in installed_font_files() if points <= _cmap(path)]
 
 
 def font_path(script: str = "latin") -> str | None:
@@ -95,7 +101,7 @@ def font_path(script: str = "latin") -> str | None:
     main = main_font_path()
     if main and ord(sample) in _cmap(main):
         return main
-    candidates = _installed_fonts_with((ord(sample),))
+    candidates = _installed_fonts_with({ord(sample)})
     return candidates[0] if candidates else None
 
 
@@ -106,7 +112,5 @@ def font_for_text(text: str) -> str | None:
     main = main_font_path()
     if main and points <= _cmap(main):
         return main
-    for candidate in _installed_fonts_with(tuple(sorted(points))):
-        if points <= _cmap(candidate):
-            return candidate
-    return None
+    candidates = _installed_fonts_with(points)
+    return candidates[0] if candidates else None

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from coalition.extensions import db, limiter
+from coalition.i18n import localized
 from coalition.services import confirmations, districts, legislators
 from coalition.tokens import TokenExpired, TokenInvalid
 
@@ -40,7 +41,7 @@ def _your_legislators(submission):
     if signature is None:
         return None
     campaign = signature.campaign
-    title = campaign.title
+    title = localized(campaign, "title")
     return legislators.for_signer(
         signature,
         campaign,
