@@ -101,6 +101,12 @@ def test_signers_between_districts_are_in_a_separate_section(app, delivery_setup
     assert "0 confirmed signers in Senate District 31" in text
     assert "1 more may live in your district" in text
     assert "Between Person" in text
+    from coalition.services import delivery
+
+    campaign.addressed_to, campaign.target_legislators = "chosen", [jackson]
+    db.session.commit()
+    (summary,) = delivery.packet_summaries(campaign)
+    assert (summary.legislator, summary.signers, summary.maybe) == (jackson, 0, 1)
 
 
 def test_the_zip_holds_one_packet_per_targeted_legislator(app, delivery_setup):

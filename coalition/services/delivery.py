@@ -168,13 +168,24 @@ def packet_summaries(campaign: Campaign) -> list[PacketSummary]:
                     select(column, func.count()).where(_confirmed(campaign), column.is_not(None)).group_by(column)
                 ).all()
             )
+    # Signers between districts, counted per candidate in one pass (not one scan per legislator).
+    maybe: dict[str, int] = {}
+    between = select(Signature.senate_district, Signature.senate_candidates,
+                     Signature.assembly_district, Signature.assembly_candidates).where(
+        _confirmed(campaign), (Signature.senate_district.is_(None)) | (Signature.assembly_district.is_(None))
+    ).execution_options(yield_per=BATCH)
+    for senate, senate_candidates, assembly, assembly_candidates in db.session.execute(between):
+        for district, candidates in ((senate, senate_candidates), (assembly, assembly_candidates)):
+            if district is None:
+                for candidate in candidates or []:
+                    maybe[candidate] = maybe.get(candidate, 0) + 1
     summaries = []
     for legislator in targeted:
         if legislator.seat == "governor":
-            signers = count_in(campaign, signed_in_district(legislator))
+            summaries.append(PacketSummary(legislator, count_in(campaign, signed_in_district(legislator)), 0))
         else:
-            signers = counts.get(legislator.district_ocd_id, 0)
-        summaries.append(PacketSummary(legislator, signers, count_in(campaign, may_be_in_district(legislator))))
+            summaries.append(PacketSummary(legislator, counts.get(legislator.district_ocd_id, 0),
+                                           maybe.get(legislator.district_ocd_id, 0)))
     return summaries
 
 
