@@ -14,7 +14,7 @@ from coalition.database import clear_erased_data_from_files, write_intent
 from coalition.extensions import db
 from coalition.models import Campaign, Goal
 from coalition.services import content as content_service
-from coalition.services import database_copy, pledging
+from coalition.services import database_copy, districts, legislators, pledging
 from coalition.services import demo as demo_service
 from coalition.services import signing as signing_service
 from coalition.services.confirmations import TOKEN_MAX_AGE_SECONDS
@@ -180,7 +180,8 @@ def create_staff_command(email: str, role: str, generate_password: bool) -> None
 @click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Last day signed (YYYY-MM-DD, UTC).")
 @click.option("--consented", is_flag=True, help="Only signers who agreed to receive updates.")
 @click.option("--county", help='Only signers in this county, e.g. "Kings County".')
-def export_signatures_command(slug, all_campaigns, status, date_from, date_to, consented, county) -> None:
+@click.option("--district", help='Only signers in this district: "SD 12" (Senate) or "AD 65" (Assembly).')
+def export_signatures_command(slug, all_campaigns, status, date_from, date_to, consented, county, district) -> None:
     """Write a campaign's signatories as CSV to standard output (progress on standard error)."""
     if bool(slug) == bool(all_campaigns):
         raise click.UsageError("Give --campaign SLUG or --all-campaigns.")
@@ -189,7 +190,11 @@ def export_signatures_command(slug, all_campaigns, status, date_from, date_to, c
         campaign = db.session.execute(db.select(Campaign).filter_by(slug=slug)).scalar_one_or_none()
         if campaign is None:
             raise click.ClickException(f"No campaign with the slug {slug!r}.")
+    district_id = districts.parse_district(district) if district else None
+    if district and district_id is None:
+        raise click.UsageError(f"--district {district!r}: write SD 12 (Senate) or AD 65 (Assembly).")
     filters = export_service.ExportFilters(
+        district=district_id,
         status=status,
         date_from=date_from.date() if date_from else None,
         date_to=date_to.date() if date_to else None,
@@ -226,6 +231,70 @@ def purge_personal_data_command(months: int | None, dry_run: bool) -> None:
     click.echo(f"{sum(c.signatures for c in purged)} signatures {verb} (campaigns closed over {months} months ago).")
 
 
+def _rederive_with_progress() -> int:
+    """Re-derive every signer's districts from the loaded ones, committing per batch, with a bar."""
+    zip_codes = districts.zip_codes_to_rederive()
+    shares = districts.zip_shares()
+    changed = 0
+    with click.progressbar(length=len(zip_codes), label="Placing signers in districts", file=sys.stderr) as bar:
+        for start in range(0, len(zip_codes), districts.REDERIVE_BATCH):
+            batch = zip_codes[start : start + districts.REDERIVE_BATCH]
+            with write_intent():
+                changed += districts.rederive_zip_codes(batch, shares)
+                db.session.commit()
+            bar.update(len(batch))
+    return changed
+
+
+def _open_text(path: str):
+    try:
+        return open(path, encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise click.ClickException(f"cannot open {path}: {exc.strerror}") from exc
+
+
+@click.command("load-districts")
+@click.option("--senate", "senate_path", required=True, type=click.Path(dir_okay=False),
+              help="Census relationship file of Senate districts and ZCTAs (tab20_sldu..._zcta520_st36.txt).")
+@click.option("--assembly", "assembly_path", required=True, type=click.Path(dir_okay=False),
+              help="Census relationship file of Assembly districts and ZCTAs (tab20_sldl..._zcta520_st36.txt).")
+def load_districts_command(senate_path: str, assembly_path: str) -> None:
+    """Replace the Senate and Assembly districts and their ZIP overlaps, then re-place every signer."""
+    with _open_text(senate_path) as senate, _open_text(assembly_path) as assembly:
+        try:
+            with write_intent():
+                report = districts.load_districts((senate_path, senate), (assembly_path, assembly))
+                db.session.commit()
+        except districts.DistrictFileError as exc:
+            db.session.rollback()
+            raise click.ClickException(f"Nothing loaded: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            db.session.rollback()
+            raise click.ClickException("Nothing loaded: a file is not UTF-8 text.") from exc
+    for line in report.lines():
+        click.echo(line)
+    changed = _rederive_with_progress()
+    click.echo(f"Districts re-derived for {changed} signature(s) and pledge(s) placed by ZIP code "
+               "(those their signer chose, or staff set, were kept).")
+
+
+@click.command("load-legislators")
+@click.argument("path", type=click.Path())
+@click.option("--overwrite-corrections", is_flag=True,
+              help="Replace contact details staff corrected by hand with Open States' (kept otherwise).")
+def load_legislators_command(path: str, overwrite_corrections: bool) -> None:
+    """Update legislators (and committees) from Open States' New York folder or CSV, in place by id."""
+    try:
+        with write_intent():
+            report = legislators.load_legislators(path, overwrite_corrections=overwrite_corrections)
+            db.session.commit()
+    except legislators.LegislatorFileError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"Nothing loaded: {exc}") from exc
+    for line in report.lines():
+        click.echo(line)
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     for command in (
@@ -239,5 +308,7 @@ def init_app(app: Flask) -> None:
         create_staff_command,
         export_signatures_command,
         purge_personal_data_command,
+        load_districts_command,
+        load_legislators_command,
     ):
         app.cli.add_command(command)

@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 
 from coalition.formatting import render_campaign_body
 from coalition.models.types import utcnow
+from coalition.urls import mailto_link, tel_link
 
 _BLANK_LINE = re.compile(r"\n\s*\n")
 
@@ -63,4 +64,6 @@ def init_app(app: Flask) -> None:
         date_time=date_time,
         time_left=time_left,
         campaign_body=render_campaign_body,
+        tel_link=tel_link,
     )
+    app.jinja_env.globals.update(mailto_link=mailto_link)

@@ -5,7 +5,7 @@ Both the web layer and the services use this module; it needs an app, not a requ
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import current_app
 
@@ -36,3 +36,18 @@ def external_url(endpoint: str, language: str | None = None, **values) -> str:
     script_name = (site.path or "").rstrip("/") + language_prefix(language)
     adapter = current_app.url_map.bind(site.netloc, script_name=script_name or "/", url_scheme=site.scheme or "https")
     return adapter.build(endpoint, values, force_external=True)
+
+
+def tel_link(phone: str) -> str:
+    """A ``tel:`` link for a US phone number as Open States writes it (``518-455-2225``)."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if len(digits) == 10:
+        digits = "1" + digits
+    return f"tel:+{digits}" if digits else ""
+
+
+def mailto_link(address: str, subject: str, body: str) -> str:
+    """A ``mailto:`` link that opens the signer's own mail app with a subject and text they may change."""
+    if not address:
+        return ""
+    return f"mailto:{quote(address, safe='@')}?subject={quote(subject)}&body={quote(body)}"

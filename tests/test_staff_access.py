@@ -47,6 +47,16 @@ STAFF_URLS = [
     ("GET", "/staff/exports/signatures.csv", "organizer"),
     ("GET", "/staff/exports/pledges.csv", "organizer"),
     ("GET", "/staff/exports/endorsements.csv", "organizer"),
+    ("GET", "/staff/legislators", "organizer"),
+    ("GET", "/staff/legislators/1", "organizer"),
+    ("POST", "/staff/legislators/1", "organizer"),
+    ("POST", "/staff/legislators/1/forget", "organizer"),
+    ("GET", "/staff/campaigns/1/delivery", "organizer"),
+    ("POST", "/staff/campaigns/1/delivery", "organizer"),
+    ("GET", "/staff/campaigns/1/packets/1.pdf", "organizer"),
+    ("GET", "/staff/campaigns/1/packets.zip", "organizer"),
+    ("GET", "/staff/signatures/1/districts", "organizer"),
+    ("POST", "/staff/signatures/1/districts", "organizer"),
 ]
 
 

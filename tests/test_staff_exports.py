@@ -113,7 +113,8 @@ def test_the_csv_the_database_builds_is_byte_for_byte_pythons_csv_writer(
     writer.writerow(export_service.SIGNATURE_HEADER)
     signatures = db.session.scalars(db.select(Signature).where(Signature.campaign_id == campaign.id).order_by(Signature.id))
     for signature in signatures:
-        writer.writerow(["tricky"] + [export_service.neutralize(getattr(signature, name)) for name in attributes])
+        numbers = [(d or "").rsplit(":", 1)[-1] for d in (signature.senate_district, signature.assembly_district)]
+        writer.writerow(["tricky"] + [export_service.neutralize(getattr(signature, name)) for name in attributes] + numbers)
     assert data.decode("utf-8") == export_service.BOM + expected.getvalue()
     assert [row["comment"] for row in read_csv(data)] == [export_service.neutralize(text) for text in values]
 

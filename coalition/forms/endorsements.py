@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from coalition.forms.antispam import AntiSpamMixin, PublicForm
 from coalition.forms.petitions import plain_name
 from coalition.forms.pledges import check_email_address, strip
+from coalition.services.addresses import lookup_zip
 from coalition.services.endorsing import (
     ORGANIZATION_TYPE_LABELS,
     STATEMENT_MAX_LENGTH,
@@ -46,6 +47,12 @@ def check_phone(form, field) -> None:
 
 def _max(length: int):
     return Length(max=length, message=_l("Use %(max)d characters at most.", max=length))
+
+
+def _check_organization_zip(form, field) -> None:
+    """A known US ZIP code (optional): it places the organization in its legislators' districts."""
+    if field.data and (not re.fullmatch(r"\d{5}", field.data) or lookup_zip(field.data) is None):
+        raise ValidationError(_l("Please enter a 5-digit US ZIP code, like 10027, or leave it empty."))
 
 
 class EndorseForm(AntiSpamMixin, PublicForm):
@@ -84,6 +91,12 @@ class EndorseForm(AntiSpamMixin, PublicForm):
             plain_name(_l("Please give just the city or county here.")),
         ],
         render_kw={"autocomplete": "address-level2"},
+    )
+    zip_code = StringField(
+        _l("ZIP code of the organization"),
+        filters=[strip],
+        validators=[Optional(), _check_organization_zip],
+        render_kw={"autocomplete": "postal-code", "inputmode": "numeric", "maxlength": 10},
     )
     contact_name = StringField(
         _l("Your name"),

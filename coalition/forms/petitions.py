@@ -133,6 +133,9 @@ class SignForm(AntiSpamMixin, PublicForm):
     )
     show_publicly = BooleanField(_l("Show my first name and city on this page"), default=False)
     wants_updates = BooleanField(_l("Keep me updated by email"), default=False)
+    deliver_name = BooleanField(
+        _l("Deliver my name and city to my state legislators with the petition"), default=False
+    )
     #: "I also pledge to support ..." one box per goal the campaign advances; the view
     #: sets the choices (goal slugs and titles). Only offered goals are accepted.
     also_pledge = SelectMultipleField(

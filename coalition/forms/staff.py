@@ -23,6 +23,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from coalition.services.districts import parse_district
 from coalition.services.staff import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 ROLE_CHOICES = [
@@ -126,6 +127,12 @@ class SignatureExportForm(_ExportForm):
     )
     consented_only = BooleanField(_l("Only signers who agreed to receive updates"))
     county = SelectField(_l("County"), validate_choice=True, default="")
+    district = StringField(_l("Senate or Assembly district"), validators=[Optional(), Length(max=80)])
+
+    def validate_district(self, field) -> None:
+        """A district staff can type: SD 12, AD 65, Senate 12, Assembly 65."""
+        if field.data and parse_district(field.data) is None:
+            raise ValidationError(_l("Write the district as SD 12 (Senate) or AD 65 (Assembly)."))
 
 
 class PledgeExportForm(_ExportForm):
@@ -215,6 +222,7 @@ class PaperSignatureForm(_PaperSourceForm):
     zip_code = StringField(_l("ZIP code"), validators=[Optional(), Length(max=10)])
     country = StringField(_l("Country, if outside the US"), validators=[Optional(), Length(max=100)])
     wants_updates = BooleanField(_l("Ticked the box to receive updates by email"))
+    deliver_name = BooleanField(_l("Agreed to have their name delivered to their legislators"))
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=500)])
 
 

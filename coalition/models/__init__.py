@@ -1,8 +1,9 @@
 """The data model; importing this package registers every table."""
 
 from coalition.models.audit import AuditEntry
-from coalition.models.campaigns import Campaign, SignatureCountShard, campaign_goals
+from coalition.models.campaigns import Campaign, SignatureCountShard, campaign_goals, campaign_legislators
 from coalition.models.content import Belief, ContentBlock, Goal, PledgeAction
+from coalition.models.legislature import Committee, DataLoad, District, Legislator, ZipDistrict, committee_members
 from coalition.models.endorsements import Endorsement, Organization
 from coalition.models.mail import OutgoingMail
 from coalition.models.pledges import Pledge, PledgeCountShard, pledge_action_choices
@@ -13,8 +14,12 @@ __all__ = [
     "AuditEntry",
     "Belief",
     "Campaign",
+    "Committee",
+    "DataLoad",
+    "District",
     "ContentBlock",
     "Endorsement",
+    "Legislator",
     "Goal",
     "OutgoingMail",
     "Organization",
@@ -24,6 +29,9 @@ __all__ = [
     "Signature",
     "SignatureCountShard",
     "StaffUser",
+    "ZipDistrict",
     "campaign_goals",
+    "campaign_legislators",
+    "committee_members",
     "pledge_action_choices",
 ]

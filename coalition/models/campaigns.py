@@ -13,8 +13,20 @@ from coalition.models.types import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from coalition.models.content import Goal
+    from coalition.models.legislature import Committee, Legislator
 
 CAMPAIGN_STATUSES = ("draft", "open", "closed", "archived")
+#: Whom a petition is addressed to: nobody named, the Governor, the whole Legislature,
+#: one chamber, the members of a committee, or legislators staff chose.
+ADDRESSEES = ("none", "governor", "legislature", "senate", "assembly", "committee", "chosen")
+
+#: The legislators a campaign addressed to "chosen" legislators names.
+campaign_legislators = Table(
+    "campaign_legislators",
+    db.metadata,
+    Column("campaign_id", ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True),
+    Column("legislator_id", ForeignKey("legislators.id", ondelete="CASCADE"), primary_key=True),
+)
 
 #: Which goals a campaign advances.
 campaign_goals = Table(
@@ -33,6 +45,10 @@ class Campaign(db.Model):
         CheckConstraint("status IN ('draft', 'open', 'closed', 'archived')", name="status"),
         CheckConstraint("target > 0", name="target_positive"),
         CheckConstraint("slug <> ''", name="slug_not_empty"),
+        CheckConstraint(
+            "addressed_to IN ('none', 'governor', 'legislature', 'senate', 'assembly', 'committee', 'chosen')",
+            name="addressed_to",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,10 +71,21 @@ class Campaign(db.Model):
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: When it actually closed (by staff or by its deadline).
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Whom the petition is addressed to (one of ``ADDRESSEES``).
+    addressed_to: Mapped[str] = mapped_column(String(16), default="none")
+    #: The committee, when addressed to one.
+    target_committee_id: Mapped[int | None] = mapped_column(ForeignKey("committees.id", ondelete="SET NULL"))
+    #: Subject and text of the email a signer may send their legislators from their own mail app.
+    legislator_mail_subject: Mapped[str] = mapped_column(String(200), default="")
+    legislator_mail_body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     goals: Mapped[list[Goal]] = relationship(secondary=campaign_goals, order_by="Goal.position")
+    target_committee: Mapped[Committee | None] = relationship()
+    target_legislators: Mapped[list[Legislator]] = relationship(
+        secondary=campaign_legislators, order_by="Legislator.name"
+    )
 
     def __repr__(self) -> str:
         return f"<Campaign {self.slug}>"

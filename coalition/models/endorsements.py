@@ -49,6 +49,8 @@ class Organization(db.Model):
     org_type: Mapped[str] = mapped_column(String(32))
     #: City or county where it works.
     locality: Mapped[str] = mapped_column(String(100), default="")
+    #: Its ZIP code (5 digits), which places it in Senate and Assembly districts; NULL if not given.
+    zip_code: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     endorsements: Mapped[list[Endorsement]] = relationship(back_populates="organization")

@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coalition.extensions import db
+from coalition.models.legislature import DISTRICTS_SET_BY_CHECK, SignerDistricts
 from coalition.models.types import UTCDateTime, utcnow
 from coalition.tokens import new_link_key
 
@@ -35,7 +36,7 @@ pledge_action_choices = Table(
 )
 
 
-class Pledge(db.Model):
+class Pledge(SignerDistricts, db.Model):
     """A supporter's pledge to act for one goal; confirmed by email like a signature."""
 
     __tablename__ = "pledges"
@@ -45,6 +46,7 @@ class Pledge(db.Model):
         CheckConstraint(
             "status <> 'confirmed' OR confirmed_at IS NOT NULL", name="confirmed_has_time"
         ),
+        CheckConstraint(DISTRICTS_SET_BY_CHECK, name="districts_set_by"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coalition.extensions import db
+from coalition.models.legislature import DISTRICTS_SET_BY_CHECK, SignerDistricts
 from coalition.models.types import UTCDateTime, utcnow
 from coalition.tokens import new_link_key
 
@@ -28,7 +29,7 @@ SIGNATURE_STATUSES = ("pending", "confirmed", "invalidated")
 SIGNATURE_SOURCES = ("online", "paper")
 
 
-class Signature(db.Model):
+class Signature(SignerDistricts, db.Model):
     """A supporter's signature on one campaign.
 
     Online signatures are pending until their owner confirms them by email; only
@@ -52,6 +53,7 @@ class Signature(db.Model):
         CheckConstraint(
             "wants_updates = false OR updates_consented_at IS NOT NULL", name="consent_has_time"
         ),
+        CheckConstraint(DISTRICTS_SET_BY_CHECK, name="districts_set_by"),
         Index("ix_signatures_campaign_status_confirmed", "campaign_id", "status", "confirmed_at"),
     )
 
@@ -80,6 +82,9 @@ class Signature(db.Model):
     comment: Mapped[str] = mapped_column(Text, default="")
     #: The signer agreed to show their first name and city on the campaign page.
     show_publicly: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The signer agreed to have their first and last name and city delivered to their
+    #: legislators (off by default; signatures from before the question are never named).
+    deliver_name: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Consent to be emailed updates, and when it was given.
     wants_updates: Mapped[bool] = mapped_column(Boolean, default=False)
     updates_consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -10,7 +10,7 @@ from sqlalchemy import func
 from coalition.extensions import db
 from coalition.models import Campaign, Endorsement, Goal, Signature
 from coalition.models.types import utcnow
-from coalition.services import counting
+from coalition.services import counting, districts, legislators
 
 #: Days shown in the signatures-per-day chart.
 CHART_DAYS = 30
@@ -31,6 +31,11 @@ class CampaignFigures:
     counties: list[tuple[str, int]] = field(default_factory=list)
     #: Confirmed signers outside New York State or without a US ZIP code.
     outside_new_york: int = 0
+    #: ("District 12 · legislator", confirmed signers) per Senate and Assembly district, most first.
+    senate_districts: list[tuple[str, int]] = field(default_factory=list)
+    assembly_districts: list[tuple[str, int]] = field(default_factory=list)
+    #: Confirmed New York signers whose Senate or Assembly district is not known (split ZIP, PO box).
+    district_unknown: int = 0
 
     @property
     def percent(self) -> int:
@@ -112,6 +117,35 @@ def signers_by_county(campaign_id: int) -> tuple[list[tuple[str, int]], int]:
     return counties, max(0, total - in_new_york)
 
 
+def signers_by_district(campaign_id: int) -> tuple[list[tuple[str, int]], list[tuple[str, int]], int]:
+    """Confirmed signers per Senate and per Assembly district, labelled with the legislator, most first.
+
+    Also how many New York signers have a district unknown in either chamber. Estimated
+    from ZIP codes (see ``coalition.services.districts``).
+    """
+    confirmed = (Signature.campaign_id == campaign_id, Signature.status == "confirmed")
+    tables = []
+    for column in (Signature.senate_district, Signature.assembly_district):
+        rows = db.session.execute(
+            db.select(column, func.count()).where(*confirmed, column.is_not(None)).group_by(column)
+        ).all()
+        people = legislators.by_district([district for district, _ in rows])
+        labelled = []
+        for district, n in rows:
+            person = people.get(district)
+            label = f"{districts.number_of(district)}" + (f" · {person.name}" if person else "")
+            labelled.append((districts.number_of(district), label, n))
+        tables.append([(label, n) for _, label, n in sorted(labelled, key=lambda r: (-r[2], r[0]))])
+    unknown = db.session.scalar(
+        db.select(func.count()).select_from(Signature).where(
+            *confirmed,
+            Signature.state == "NY",
+            (Signature.senate_district.is_(None)) | (Signature.assembly_district.is_(None)),
+        )
+    ) or 0
+    return tables[0], tables[1], unknown
+
+
 def campaign_figures(campaign: Campaign, confirmed: int | None = None) -> CampaignFigures:
     """The full figures of one campaign."""
     if confirmed is None:
@@ -122,6 +156,7 @@ def campaign_figures(campaign: Campaign, confirmed: int | None = None) -> Campai
         return db.session.scalar(db.select(func.count()).select_from(Signature).where(*conditions)) or 0
 
     counties, outside = signers_by_county(campaign.id)
+    senate, assembly, unknown = signers_by_district(campaign.id)
     return CampaignFigures(
         campaign=campaign,
         confirmed=confirmed,
@@ -140,6 +175,9 @@ def campaign_figures(campaign: Campaign, confirmed: int | None = None) -> Campai
         per_day=signatures_per_day(campaign.id),
         counties=counties,
         outside_new_york=outside,
+        senate_districts=senate,
+        assembly_districts=assembly,
+        district_unknown=unknown,
     )
 
 

@@ -115,6 +115,8 @@ class EndorsementDetails:
     statement: str = ""
     language: str = "en"
     client_hash: str | None = None
+    #: The organization's ZIP code (optional), which places it in Senate and Assembly districts.
+    zip_code: str = ""
 
 
 @dataclass
@@ -213,6 +215,8 @@ def organization_for(details: EndorsementDetails) -> Organization:
     domain = website_domain(details.website)
     organization = _organization_by_domain(domain)
     if organization is not None:
+        if details.zip_code and not organization.zip_code:
+            organization.zip_code = details.zip_code[:10]
         return organization
     organization = Organization(
         domain=domain,
@@ -220,6 +224,7 @@ def organization_for(details: EndorsementDetails) -> Organization:
         website=website_address(details.website),
         org_type=details.org_type,
         locality=details.locality.strip()[:100],
+        zip_code=details.zip_code[:10] or None,
     )
     try:
         with db.session.begin_nested():

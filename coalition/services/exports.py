@@ -23,7 +23,7 @@ from coalition.extensions import db
 from coalition.models import AuditEntry, Campaign, Endorsement, Goal, Organization, Pledge, PledgeAction, Signature
 from coalition.models.pledges import pledge_action_choices
 from coalition.models.types import UTCDateTime
-from coalition.services import audit_log
+from coalition.services import audit_log, districts
 
 #: Rows read from the database at a time.
 CHUNK_ROWS = 1000
@@ -57,6 +57,8 @@ class ExportFilters:
     consented_only: bool = False
     #: Only signers in this county (as derived from their ZIP code), e.g. "Kings County".
     county: str | None = None
+    #: Only signers placed in this Senate or Assembly district (its OCD id; from the ZIP code or chosen).
+    district: str | None = None
 
     def as_details(self) -> dict:
         """The filters as plain values, for the audit log."""
@@ -66,6 +68,7 @@ class ExportFilters:
             "to": self.date_to.isoformat() if self.date_to else None,
             "consented_only": self.consented_only,
             "county": self.county,
+            "district": self.district,
         }
 
 
@@ -284,7 +287,15 @@ SIGNATURE_HEADER = [
     "paper_source",
     "invalidated_at",
     "invalidation_reason",
+    "senate_district",
+    "assembly_district",
 ]
+
+
+def _district_number(column):
+    """The district's number from its OCD id, in SQL (``.../sldu:12`` -> ``12``; digits, never a formula)."""
+    prefixes = districts.OCD_PREFIX
+    return func.replace(func.replace(column, _sql_text(prefixes["upper"]), ""), _sql_text(prefixes["lower"]), "")
 
 
 def signatures_export(campaign: Campaign | None, filters: ExportFilters) -> Export:
@@ -313,6 +324,8 @@ def signatures_export(campaign: Campaign | None, filters: ExportFilters) -> Expo
         Signature.paper_source,
         Signature.invalidated_at,
         Signature.invalidation_reason,
+        Code(_district_number(Signature.senate_district)),
+        Code(_district_number(Signature.assembly_district)),
     ]
     stmt = db.select(Signature.id).join(Campaign, Campaign.id == Signature.campaign_id)
     if campaign is not None:
@@ -322,6 +335,8 @@ def signatures_export(campaign: Campaign | None, filters: ExportFilters) -> Expo
         stmt = stmt.where(Signature.wants_updates.is_(True))
     if filters.county:
         stmt = stmt.where(func.lower(Signature.county) == filters.county.strip().lower())
+    if filters.district:
+        stmt = stmt.where(districts.in_district(Signature, filters.district))
     slug = campaign.slug if campaign else "all-campaigns"
     return Export(
         kind="signatures",

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from coalition.extensions import db
 from coalition.models import Signature
 from coalition.models.types import utcnow
-from coalition.services import audit_log, counting
+from coalition.services import audit_log, counting, districts
 from coalition.services.addresses import InvalidEmail, check_email, lookup_zip, normalize_email
 from coalition.services.names import has_invisible_characters
 from coalition.services.texts import _
@@ -35,6 +35,7 @@ COLUMN_NAMES = {
     "country": ("country",),
     "wants_updates": ("wants_updates", "updates", "wants updates"),
     "comment": ("comment", "comments", "note"),
+    "deliver_name": ("deliver_name", "deliver name", "name delivered"),
 }
 YES = frozenset({"yes", "y", "true", "1", "x", "sí", "si"})
 
@@ -53,6 +54,8 @@ class PaperEntry:
     country: str = ""
     wants_updates: bool = False
     comment: str = ""
+    #: The sheet shows they agreed to have their name delivered to their legislators.
+    deliver_name: bool = False
 
 
 def paper_source(event: str, day: date) -> str:
@@ -103,6 +106,8 @@ def _signature_from(entry: PaperEntry, campaign_id: int, staff_id: int, source: 
         state=place.state if place else None,
         country=(entry.country.strip()[:100] or None) if not place else None,
         comment=entry.comment.strip(),
+        deliver_name=bool(entry.deliver_name),
+        **(districts.place_zip(place.zip_code, place.state) if place else districts.UNKNOWN).values(),
         wants_updates=bool(entry.wants_updates and email),
         updates_consented_at=now if entry.wants_updates and email else None,
         paper_source=source,
@@ -218,6 +223,7 @@ def read_paper_csv(data: bytes) -> list[tuple[int, PaperEntry]]:
                         country=cell("country"),
                         wants_updates=cell("wants_updates").lower() in YES,
                         comment=cell("comment"),
+                        deliver_name=cell("deliver_name").lower() in YES,
                     ),
                 )
             )

@@ -24,7 +24,7 @@ from coalition import mail
 from coalition.extensions import db
 from coalition.models import Goal, Pledge, PledgeAction
 from coalition.models.types import utcnow
-from coalition.services import confirmations, counting, mailbox_limit
+from coalition.services import confirmations, counting, districts, mailbox_limit
 from coalition.services.addresses import lookup_zip, normalize_email
 from coalition.services.names import name_problem
 
@@ -96,7 +96,13 @@ def _place_fields(supporter: Supporter) -> dict:
         place = lookup_zip(supporter.zip_code)
         if place is None:
             raise PledgeError("unknown ZIP code")
-        return {"zip_code": place.zip_code, "city": place.city, "county": place.county, "state": place.state}
+        return {
+            "zip_code": place.zip_code,
+            "city": place.city,
+            "county": place.county,
+            "state": place.state,
+            **districts.place_zip(place.zip_code, place.state).values(),
+        }
     if not (supporter.country or "").strip():
         raise PledgeError("a ZIP code or a country is needed")
     return {"country": supporter.country.strip()[:100]}

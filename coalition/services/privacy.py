@@ -13,7 +13,7 @@ The audit log records the erasure and its numbers, never the email.
 
 The purge after retention anonymises the signatures of campaigns closed more than
 ``PERSONAL_DATA_RETENTION_MONTHS`` ago, keeping their status, dates and county, so
-the counts and the per-county figures stay.
+the counts and the per-county figures stay (and the per-district ones: districts are kept too).
 """
 
 from __future__ import annotations
@@ -74,7 +74,14 @@ _SIGNATURE_ANONYMOUS = {
     "wants_updates": False,
     "updates_consented_at": None,
     "client_hash": None,
+    "deliver_name": False,
+    "senate_district": None,
+    "assembly_district": None,
+    "senate_candidates": [],
+    "assembly_candidates": [],
 }
+#: What the retention purge keeps, so every count and figure (per county, per district) stays.
+_KEPT_BY_PURGE = ("county", "state", "senate_district", "assembly_district", "senate_candidates", "assembly_candidates")
 _PLEDGE_ANONYMOUS = {
     "full_name": "",
     "email": None,
@@ -86,6 +93,10 @@ _PLEDGE_ANONYMOUS = {
     "country": None,
     "message": "",
     "client_hash": None,
+    "senate_district": None,
+    "assembly_district": None,
+    "senate_candidates": [],
+    "assembly_candidates": [],
 }
 
 
@@ -185,7 +196,7 @@ def purge_personal_data(months: int, now: datetime | None = None, dry_run: bool 
         if dry_run:
             rows = _count(Signature, *conditions)
         else:
-            values = {k: v for k, v in _SIGNATURE_ANONYMOUS.items() if k not in ("county", "state")}
+            values = {k: v for k, v in _SIGNATURE_ANONYMOUS.items() if k not in _KEPT_BY_PURGE}
             rows = db.session.execute(update(Signature).where(*conditions).values(**values, anonymized_at=now)).rowcount
             if rows:
                 audit_log.record(

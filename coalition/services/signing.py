@@ -42,7 +42,7 @@ from coalition import mail
 from coalition.extensions import db, limiter
 from coalition.models import Campaign, Goal, Pledge, Signature
 from coalition.models.types import utcnow
-from coalition.services import addresses, confirmations, mailbox_limit, pledging
+from coalition.services import addresses, confirmations, districts, mailbox_limit, pledging
 from coalition.services import campaigns as campaign_service
 from coalition.tokens import new_link_key
 from coalition.urls import external_url
@@ -73,6 +73,8 @@ class SignerDetails:
     comment: str = ""
     show_publicly: bool = False
     wants_updates: bool = False
+    #: Agreed to have their name and city delivered to their legislators.
+    deliver_name: bool = False
 
 
 @dataclass
@@ -179,6 +181,7 @@ def _signature_values(
         "country": None if place else (details.country or None),
         "comment": details.comment or "",
         "show_publicly": details.show_publicly,
+        "deliver_name": details.deliver_name,
         "wants_updates": details.wants_updates,
         "updates_consented_at": now if details.wants_updates else None,
         "language": language,
@@ -187,6 +190,7 @@ def _signature_values(
         "confirmation_sends": 0,
         "last_confirmation_sent_at": None,
         "link_key": new_link_key(),
+        **(districts.place_zip(place.zip_code, place.state) if place else districts.UNKNOWN).values(),
     }
 
 

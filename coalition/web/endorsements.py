@@ -81,6 +81,7 @@ def _details(form: EndorseForm) -> endorsing.EndorsementDetails:
         website=form.website.data,
         org_type=form.org_type.data,
         locality=form.locality.data,
+        zip_code=form.zip_code.data or "",
         contact_name=form.contact_name.data,
         contact_role=form.contact_role.data,
         contact_email=form.contact_email.data,

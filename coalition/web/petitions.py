@@ -109,6 +109,7 @@ def _details(form: SignForm) -> signing.SignerDetails:
         comment=form.comment.data or "",
         show_publicly=bool(form.show_publicly.data),
         wants_updates=bool(form.wants_updates.data),
+        deliver_name=bool(form.deliver_name.data),
     )
 
 

@@ -86,6 +86,7 @@ from coalition.web.staff import (  # noqa: E402,F401
     campaigns,
     dashboard,
     exports,
+    legislature,
     moderation,
     paper,
     privacy,

@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from coalition.extensions import db
 from coalition.forms.staff import EndorsementExportForm, PledgeExportForm, SignatureExportForm
 from coalition.models import Campaign, Goal
+from coalition.services import districts
 from coalition.services import exports as export_service
 from coalition.web.staff import bp
 
@@ -62,6 +63,7 @@ def _filters(form) -> export_service.ExportFilters:
         date_to=form.date_to.data,
         consented_only=bool(getattr(form, "consented_only", None) and form.consented_only.data),
         county=(form.county.data or None) if hasattr(form, "county") else None,
+        district=districts.parse_district(form.district.data or "") if hasattr(form, "district") else None,
     )
 
 

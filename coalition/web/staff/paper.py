@@ -60,6 +60,7 @@ def paper():
                     zip_code=entry_form.zip_code.data or "",
                     country=entry_form.country.data or "",
                     wants_updates=entry_form.wants_updates.data,
+                    deliver_name=entry_form.deliver_name.data,
                     comment=entry_form.comment.data or "",
                 ),
             )
