@@ -8,6 +8,7 @@ from coalition.models.mail import OutgoingMail
 from coalition.models.pledges import Pledge, PledgeCountShard, pledge_action_choices
 from coalition.models.signatures import Signature
 from coalition.models.staff import StaffUser
+from coalition.models.updates import MailRateLimit, MailSuppression, MailUpdate, SiteKey
 
 __all__ = [
     "AuditEntry",
@@ -16,6 +17,9 @@ __all__ = [
     "ContentBlock",
     "Endorsement",
     "Goal",
+    "MailRateLimit",
+    "MailSuppression",
+    "MailUpdate",
     "OutgoingMail",
     "Organization",
     "Pledge",
@@ -23,6 +27,7 @@ __all__ = [
     "PledgeCountShard",
     "Signature",
     "SignatureCountShard",
+    "SiteKey",
     "StaffUser",
     "campaign_goals",
     "pledge_action_choices",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coalition.extensions import db
@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from coalition.models.content import Goal
 
 CAMPAIGN_STATUSES = ("draft", "open", "closed", "archived")
+#: What came of a campaign: delivered (on a date), won, lost, closed without result.
+CAMPAIGN_OUTCOMES = ("delivered", "won", "lost", "no_result")
 
 #: Which goals a campaign advances.
 campaign_goals = Table(
@@ -33,6 +35,9 @@ class Campaign(db.Model):
         CheckConstraint("status IN ('draft', 'open', 'closed', 'archived')", name="status"),
         CheckConstraint("target > 0", name="target_positive"),
         CheckConstraint("slug <> ''", name="slug_not_empty"),
+        CheckConstraint(
+            "outcome IS NULL OR outcome IN ('delivered', 'won', 'lost', 'no_result')", name="outcome"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +62,12 @@ class Campaign(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    #: What came of it (``CAMPAIGN_OUTCOMES``; NULL: not recorded), on which day, and
+    #: a short public text in English and Spanish.
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_on: Mapped[date | None] = mapped_column(Date)
+    outcome_text: Mapped[str] = mapped_column(Text, default="")
+    outcome_text_es: Mapped[str] = mapped_column(Text, default="")
 
     goals: Mapped[list[Goal]] = relationship(secondary=campaign_goals, order_by="Goal.position")
 
