@@ -78,6 +78,15 @@ def default_config(app: Flask) -> dict:
         "PENDING_RETENTION_DAYS": 14,
         # Personal data is anonymised this many months after a campaign closes.
         "PERSONAL_DATA_RETENTION_MONTHS": 12,
+        # A signer who consented to updates keeps their mailbox (only the email, not the
+        # name or address) this many months after the campaign closes, unless they
+        # unsubscribe first: long enough for "we delivered" and "we won".
+        "UPDATES_RETENTION_MONTHS": 24,
+        # Update emails sent per minute, in total across every worker and machine (the
+        # SMTP provider's limit); confirmations and notices are not held back by it.
+        "BULK_MAIL_PER_MINUTE": 600,
+        # An address for List-Unsubscribe's mailto: (empty: the https link only).
+        "UNSUBSCRIBE_MAILTO": "",
         "BABEL_DEFAULT_LOCALE": "en",
         "LANGUAGES": ["en", "es"],
         "CONTENT_FILE": os.path.join(app.root_path, "content", "coalition.toml"),

@@ -41,26 +41,38 @@ BATCH_SIZE = 50
 MAX_BACKOFF_SECONDS = 3600
 
 
-def queue_mail(to_address: str, subject: str, body_text: str) -> int:
-    """Add a message to the queue in the current transaction (the caller commits); its id."""
-    # One INSERT now rather than an object for the session to flush: signing queues one
-    # message per signature.
+def queue_mail(
+    to_address: str,
+    subject: str,
+    body_text: str,
+    *,
+    body_html: str | None = None,
+    list_unsubscribe: str | None = None,
+    priority: int = 0,
+    update_id: int | None = None,
+) -> int:
+    """Add a message to the queue in the current transaction (the caller commits); its id.
+
+    ``body_html`` adds an HTML alternative; ``list_unsubscribe`` (bulk mail) the
+    ``List-Unsubscribe`` header and RFC 8058's ``List-Unsubscribe-Post``; ``priority``
+    1 marks bulk mail, sent after every message of priority 0 and at the bulk rate.
+    """
     now = utcnow()
     result = db.session.execute(
-        _QUEUE,
+        insert(OutgoingMail.__table__),
         {
             "to_address": to_address,
             "subject": subject,
             "body_text": body_text,
+            "body_html": body_html,
+            "list_unsubscribe": list_unsubscribe,
+            "priority": priority,
+            "update_id": update_id,
             "created_at": now,
             "next_attempt_at": now,
         },
     )
     return result.inserted_primary_key[0]
-
-
-#: Built once; the values are the parameters.
-_QUEUE = insert(OutgoingMail.__table__)
 
 
 def _build_message(row, sender: str) -> EmailMessage:
@@ -75,7 +87,14 @@ def _build_message(row, sender: str) -> EmailMessage:
     message["Subject"] = row.subject
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or "localhost")
     message["Auto-Submitted"] = "auto-generated"
+    if getattr(row, "list_unsubscribe", None):
+        # RFC 8058: the mailbox provider POSTs "List-Unsubscribe=One-Click" to the https link.
+        message["List-Unsubscribe"] = row.list_unsubscribe
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message["Precedence"] = "bulk"
     message.set_content(row.body_text)
+    if getattr(row, "body_html", None):
+        message.add_alternative(row.body_html, subtype="html")
     return message
 
 
@@ -204,6 +223,9 @@ def _claim_due(limit: int, waiting_too: bool = False) -> list:
                     OutgoingMail.to_address,
                     OutgoingMail.subject,
                     OutgoingMail.body_text,
+                    OutgoingMail.body_html,
+                    OutgoingMail.list_unsubscribe,
+                    OutgoingMail.update_id,
                     OutgoingMail.attempts,
                 )
                 .where(OutgoingMail.id.in_(claimed))

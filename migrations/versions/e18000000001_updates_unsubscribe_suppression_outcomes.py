@@ -5,6 +5,8 @@ Revises: 0ffa728af0a2
 Create Date: 2026-12-01 23:04:28.930197
 
 """
+import secrets
+
 from alembic import op
 import sqlalchemy as sa
 import coalition.models.types
@@ -28,11 +30,13 @@ def upgrade():
     sa.Column('created_at', coalition.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('mailbox_hash', name=op.f('pk_mail_suppressions'))
     )
-    op.create_table('site_keys',
+    site_keys = op.create_table('site_keys',
     sa.Column('name', sa.String(length=40), nullable=False),
     sa.Column('value', sa.String(length=128), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_site_keys'))
     )
+    # The suppression list's own key, made here so no request has to write it.
+    op.bulk_insert(site_keys, [{'name': 'suppression', 'value': secrets.token_hex(32)}])
     op.create_table('mail_updates',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('subject', sa.String(length=200), nullable=False),

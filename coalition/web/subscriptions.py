@@ -1,0 +1,54 @@
+"""The page behind every update's unsubscribe link, and RFC 8058's one-click POST.
+
+A GET only shows the page (mail scanners open links); a POST unsubscribes, whether it
+is the button on that page or the mailbox provider's one click
+(``List-Unsubscribe=One-Click``, sent from the provider's servers with no cookie and
+no form stamp), so the view is exempt from the form token and has no rate limit.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, make_response, render_template, request
+
+from coalition.extensions import csrf, db
+from coalition.services import subscriptions
+from coalition.tokens import TokenInvalid
+
+bp = Blueprint("subscriptions", __name__)
+
+
+def _personal(response):
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt
+def unsubscribe(token: str):
+    """GET: the mailbox's state and a button; POST: stop every update to it."""
+    try:
+        mailbox = subscriptions.read_link(token)
+    except TokenInvalid:
+        return _personal(make_response(render_template("subscriptions/invalid.html"), 404))
+    if request.method == "GET":
+        return _personal(make_response(render_template("subscriptions/unsubscribe.html", mailbox=mailbox, token=token)))
+    subscriptions.unsubscribe(token)
+    db.session.commit()
+    if request.form.get("List-Unsubscribe") == "One-Click":
+        # The provider's servers read no page.
+        response = make_response("Unsubscribed.\n", 200)
+        response.mimetype = "text/plain"
+        return _personal(response)
+    return _personal(make_response(render_template("subscriptions/unsubscribed.html", token=token)))
+
+
+@bp.post("/unsubscribe/<token>/undo")
+@csrf.exempt
+def resubscribe(token: str):
+    """Undo an unsubscribe (or opt in again): a fresh consent, given with this button."""
+    try:
+        subscriptions.resubscribe(token)
+    except TokenInvalid:
+        return _personal(make_response(render_template("subscriptions/invalid.html"), 404))
+    db.session.commit()
+    return _personal(make_response(render_template("subscriptions/resubscribed.html", token=token)))
