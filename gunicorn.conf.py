@@ -49,3 +49,18 @@ logger_class = ScrubbingLogger
 # The site does not use gunicorn's control socket, and its one default path in the home
 # directory would be fought over by several servers on one machine.
 control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """Start the worker's mail sender at once, so an update half sent before a restart goes on."""
+    from coalition import mail
+
+    mail.start_sender(worker.wsgi)
+
+
+def worker_exit(server, worker):
+    """Let the mail sender finish the message in hand and record its batch (a graceful restart
+    then sends nothing twice)."""
+    from coalition import mail
+
+    mail.stop_sender(timeout=max(1, graceful_timeout - 5))

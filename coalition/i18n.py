@@ -77,6 +77,10 @@ STATUS_LABELS = {
     "verified": _l("verified"),
     "rejected": _l("rejected"),
     "withdrawn": _l("withdrawn"),
+    "queueing": _l("being queued"),
+    "sending": _l("sending"),
+    "sent": _l("sent"),
+    "cancelled": _l("cancelled"),
 }
 
 

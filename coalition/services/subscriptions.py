@@ -66,17 +66,28 @@ def mailbox_hash(email_normalized: str, key: bytes | None = None) -> str:
     return hmac.new(key, email_normalized.encode(), hashlib.sha256).hexdigest()
 
 
+def _existing_key() -> bytes | None:
+    # Without a key no mailbox can have been suppressed yet; a read never makes one.
+    value = db.session.scalar(db.select(SiteKey.value).where(SiteKey.name == SUPPRESSION_KEY))
+    return value.encode() if value is not None else None
+
+
 def is_suppressed(email_normalized: str) -> bool:
     """Whether this mailbox unsubscribed (and has not opted in again since)."""
+    key = _existing_key()
+    if key is None:
+        return False
     found = db.session.scalar(
-        db.select(MailSuppression.mailbox_hash).where(MailSuppression.mailbox_hash == mailbox_hash(email_normalized))
+        db.select(MailSuppression.mailbox_hash).where(MailSuppression.mailbox_hash == mailbox_hash(email_normalized, key))
     )
     return found is not None
 
 
 def suppressed_among(emails_normalized: Iterable[str]) -> set[str]:
     """Which of these mailboxes unsubscribed (one query for a batch)."""
-    key = site_key(SUPPRESSION_KEY)
+    key = _existing_key()
+    if key is None:
+        return set()
     by_hash = {mailbox_hash(email, key): email for email in emails_normalized}
     if not by_hash:
         return set()
@@ -123,9 +134,10 @@ def read_link(token: str) -> Mailbox:
     record = db.session.get(model, payload["i"])
     email = None
     language = "en"
+    key = _existing_key()
     # The record must still be this mailbox's: ids of erased rows mean nothing.
-    if record is not None and record.email_normalized and hmac.compare_digest(
-        mailbox_hash(record.email_normalized), hashed
+    if record is not None and record.email_normalized and key is not None and hmac.compare_digest(
+        mailbox_hash(record.email_normalized, key), hashed
     ):
         email = record.email_normalized
         language = record.language or "en"

@@ -76,4 +76,5 @@ from coalition.web.staff import (  # noqa: E402,F401
     moderation,
     paper,
     privacy,
+    updates,
 )
