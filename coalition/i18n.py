@@ -84,6 +84,21 @@ STATUS_LABELS = {
 }
 
 
+#: What came of a campaign, in the reader's language.
+OUTCOME_LABELS = {
+    "delivered": _l("Delivered"),
+    "won": _l("Won"),
+    "lost": _l("Lost"),
+    "no_result": _l("Closed without a result"),
+}
+
+
+def outcome_label(outcome: str | None) -> str:
+    """A campaign outcome's name in the reader's language ("" for none)."""
+    label = OUTCOME_LABELS.get(outcome or "")
+    return str(label) if label is not None else ""
+
+
 def status_label(status: str) -> str:
     """A state's name in the reader's language (the stored value if it has none)."""
     label = STATUS_LABELS.get(status)
@@ -97,4 +112,5 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.filters["status_label"] = status_label
+    app.jinja_env.filters["outcome_label"] = outcome_label
     app.jinja_env.globals["current_language"] = current_language

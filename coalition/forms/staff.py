@@ -316,3 +316,21 @@ class SendUpdateForm(FlaskForm):
     """The last confirmation before an update goes out: the number of recipients it was shown."""
 
     recipients = HiddenField()
+
+
+OUTCOME_CHOICES = [
+    SelectChoice("", _l("Not recorded")),
+    SelectChoice("delivered", _l("Delivered")),
+    SelectChoice("won", _l("Won")),
+    SelectChoice("lost", _l("Lost")),
+    SelectChoice("no_result", _l("Closed without a result")),
+]
+
+
+class OutcomeForm(FlaskForm):
+    """What came of a campaign, and its short public text."""
+
+    outcome = SelectField(_l("Outcome"), choices=OUTCOME_CHOICES, validate_choice=True)
+    outcome_on = DateField(_l("On (the day it was delivered, won or lost)"), validators=[Optional()])
+    outcome_text = TextAreaField(_l("What to tell the public"), validators=[Optional(), Length(max=2000)])
+    outcome_text_es = TextAreaField(_l("In Spanish"), validators=[Optional(), Length(max=2000)])

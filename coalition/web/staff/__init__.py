@@ -74,6 +74,7 @@ from coalition.web.staff import (  # noqa: E402,F401
     dashboard,
     exports,
     moderation,
+    outcomes,
     paper,
     privacy,
     updates,
