@@ -101,6 +101,9 @@ def default_config(app: Flask) -> dict:
         # Failed staff logins allowed, per client address and per account (email tried).
         "STAFF_LOGIN_RATE_LIMIT_ADDRESS": "20 per 15 minutes",
         "STAFF_LOGIN_RATE_LIMIT_ACCOUNT": "5 per 15 minutes",
+        # Password-reset requests (and uses of a reset link), per client address and per account.
+        "STAFF_PASSWORD_RESET_RATE_LIMIT_ADDRESS": "10 per hour",
+        "STAFF_PASSWORD_RESET_RATE_LIMIT_ACCOUNT": "3 per hour",
         # argon2id cost of staff password hashes (OWASP-level defaults).
         "ARGON2_TIME_COST": 3,
         "ARGON2_MEMORY_COST_KIB": 65536,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from coalition.web.staff import PUBLIC_ENDPOINTS
 from tests.conftest import STAFF_PASSWORD, login
 
 #: Every staff URL but the login page: method, path, and the role it needs
@@ -69,7 +70,7 @@ def test_the_list_covers_every_staff_url(app):
     existing = {
         (method, rule.endpoint)
         for rule in app.url_map.iter_rules()
-        if rule.endpoint.startswith("staff.") and rule.endpoint != "staff.login"
+        if rule.endpoint.startswith("staff.") and rule.endpoint not in PUBLIC_ENDPOINTS
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert listed == existing
@@ -94,6 +95,12 @@ def test_staff_url_refuses_anonymous_and_wrong_role(app, make_staff, method, pat
     allowed.close()
     assert allowed.status_code != 403
     assert not allowed.headers.get("Location", "").startswith("/staff/login") or path == "/staff/logout"
+
+
+def test_only_the_login_and_the_password_reset_are_open_to_anyone(client):
+    assert PUBLIC_ENDPOINTS == {"staff.login", "staff.forgot_password", "staff.reset_password"}
+    assert client.get("/staff/password-reset").status_code == 200
+    assert client.get("/staff/password-reset/not-a-token").status_code == 404
 
 
 def test_a_staff_session_taken_to_another_browser_is_refused(client, make_staff):

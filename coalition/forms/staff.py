@@ -334,3 +334,21 @@ class OutcomeForm(FlaskForm):
     outcome_on = DateField(_l("On (the day it was delivered, won or lost)"), validators=[Optional()])
     outcome_text = TextAreaField(_l("What to tell the public"), validators=[Optional(), Length(max=2000)])
     outcome_text_es = TextAreaField(_l("In Spanish"), validators=[Optional(), Length(max=2000)])
+
+
+class PasswordResetRequestForm(FlaskForm):
+    """Asking for a password-reset link."""
+
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email."))])
+
+
+class PasswordResetForm(FlaskForm):
+    """Choosing a new password from a reset link."""
+
+    new_password = PasswordField(
+        _l("New password"), validators=[DataRequired(_l("Enter a new password.")), _password_length]
+    )
+    confirm_password = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(_l("Enter the new password again.")), EqualTo("new_password", _l("The two new passwords differ."))],
+    )

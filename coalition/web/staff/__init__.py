@@ -17,7 +17,7 @@ from flask_login import current_user, logout_user
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 #: Endpoints anyone may open.
-PUBLIC_ENDPOINTS = frozenset({"staff.login"})
+PUBLIC_ENDPOINTS = frozenset({"staff.login", "staff.forgot_password", "staff.reset_password"})
 #: Session key holding when the staff member last made a request (Unix seconds).
 LAST_SEEN_KEY = "staff_seen"
 
