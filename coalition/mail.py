@@ -80,6 +80,19 @@ def queue_mail(
     return result.inserted_primary_key[0]
 
 
+def queue_many(messages: list[dict]) -> None:
+    """Add many messages (dicts of ``queue_mail``'s arguments) in one statement, in the
+    current transaction (an update's batch)."""
+    if not messages:
+        return
+    now = utcnow()
+    defaults = {"body_html": None, "list_unsubscribe": None, "priority": 0, "update_id": None}
+    db.session.execute(
+        insert(OutgoingMail.__table__),
+        [{**defaults, **message, "created_at": now, "next_attempt_at": now} for message in messages],
+    )
+
+
 def _build_message(row, sender: str) -> EmailMessage:
     """The message for a queued row (anything with to_address, subject and body_text).
 

@@ -357,3 +357,57 @@ def test_a_graceful_restart_mid_send_loses_nothing_and_sends_nothing_twice(app_f
         assert mail.stop_sender(timeout=30)
         counts = Counter(m["To"] for m in smtp_server.messages)
         assert len(counts) == 60 and set(counts.values()) == {1}
+
+
+@pytest.mark.slow
+def test_a_gunicorn_restart_mid_send_loses_nothing_and_sends_nothing_twice(app_factory, smtp_server, database_url):
+    """The real server: its workers' senders start at boot and stop gracefully on SIGTERM."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from coalition import PROJECT_ROOT
+    from tests.conftest import free_port
+
+    app = app_factory()
+    with app.app_context():
+        for n in range(80):
+            mail.queue_mail(f"g{n:02d}@example.org", "Update", "Text", priority=1, list_unsubscribe="<https://x/u>")
+        db.session.commit()
+    env = dict(
+        os.environ,
+        COALITION_DATABASE_URL=database_url,
+        COALITION_SECRET_KEY="s" * 40,
+        COALITION_MAIL_URL=smtp_server.url,
+        COALITION_MAIL_SENDER_GATHER_SECONDS="0",
+        COALITION_BULK_MAIL_PER_MINUTE="1200",
+    )
+
+    def start():
+        return subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{free_port()}", "app:app"],
+            env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+    server = start()
+    try:
+        _wait_for(lambda: len(smtp_server.messages) >= 10, 60)
+        server.send_signal(signal.SIGTERM)  # a graceful stop
+        assert server.wait(timeout=30) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+    delivered = len(smtp_server.messages)
+    with app.app_context():
+        left = db.session.scalars(db.select(OutgoingMail)).all()
+        assert all(row.locked_until is None for row in left)
+        assert delivered + len(left) == 80 and left
+    server = start()
+    try:
+        _wait_for(lambda: len(smtp_server.messages) >= 80, 60)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    counts = Counter(m["To"] for m in smtp_server.messages)
+    assert len(counts) == 80 and set(counts.values()) == {1}

@@ -360,21 +360,25 @@ def queue_next_batch(batch_size: int = QUEUE_BATCH) -> bool:
         raise QueueingTakenOver(item.id)
     key = subscriptions.site_key(subscriptions.SUPPRESSION_KEY)
     rendered: dict[str, RenderedUpdate] = {}
+    messages = []
     for recipient in recipients:
         language = language_of(item, recipient.language)
         if language not in rendered:
             rendered[language] = render_update(item, language)
         link, header = unsubscribe_link(recipient, key)
         text, html = rendered[language].for_link(link)
-        mail.queue_mail(
-            recipient.email,
-            rendered[language].subject,
-            text,
-            body_html=html,
-            list_unsubscribe=header,
-            priority=1,
-            update_id=item.id,
+        messages.append(
+            {
+                "to_address": recipient.email,
+                "subject": rendered[language].subject,
+                "body_text": text,
+                "body_html": html,
+                "list_unsubscribe": header,
+                "priority": 1,
+                "update_id": item.id,
+            }
         )
+    mail.queue_many(messages)
     db.session.flush()
     return True
 
