@@ -99,21 +99,24 @@ def mail_worker_command(once: bool) -> None:
     suits a site whose web servers restart often, or a second machine.
     """
     stop = threading.Event()
-    for number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(number, lambda *_: stop.set())
+    previous = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGTERM, signal.SIGINT)}
     click.echo("mail worker started", err=True)
-    while not stop.is_set():
-        try:
-            wait = mail.run_pass(stop.is_set)
-        except Exception:  # a database or mail server away for a moment: try again soon
-            logging.getLogger(__name__).exception("mail worker pass failed")
-            wait = WORKER_MAX_WAIT_SECONDS
-        finally:
-            db.session.remove()
-        if once:
-            break
-        # Nothing wakes this process when a request queues mail: look again soon.
-        stop.wait(min(wait, WORKER_MAX_WAIT_SECONDS))
+    try:
+        while not stop.is_set():
+            try:
+                wait = mail.run_pass(stop.is_set)
+            except Exception:  # a database or mail server away for a moment: try again soon
+                logging.getLogger(__name__).exception("mail worker pass failed")
+                wait = WORKER_MAX_WAIT_SECONDS
+            finally:
+                db.session.remove()
+            if once:
+                break
+            # Nothing wakes this process when a request queues mail: look again soon.
+            stop.wait(min(wait, WORKER_MAX_WAIT_SECONDS))
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     click.echo("mail worker stopped", err=True)
 
 

@@ -329,10 +329,10 @@ class BulkRate:
                 update(MailRateLimit).where(MailRateLimit.name == BULK_RATE).values(next_at=self.next_at)
             )
 
-    def seconds_until_next(self) -> float:
-        """How long until one more message may go."""
-        ahead = (self.next_at - self.now).total_seconds()
-        return max(0.0, ahead - (self.burst - 1) * self.interval)
+    def seconds_until_burst(self) -> float:
+        """How long until a whole burst may go again: senders wait that long, so they
+        take the bulk rate a burst at a time rather than waking for every message."""
+        return max(0.0, (self.next_at - self.now).total_seconds())
 
 
 def _insert_for(model):
@@ -391,7 +391,7 @@ def finish_update_if_done(update_id: int) -> None:
 
 
 def bulk_wait_seconds() -> float | None:
-    """How long until the next bulk message may go, when bulk mail is waiting; else None."""
+    """How long until the bulk rate allows a burst again, when bulk mail is waiting; else None."""
     db.session.rollback()
     now = utcnow()
     waiting = db.session.execute(
@@ -408,7 +408,7 @@ def bulk_wait_seconds() -> float | None:
         return None
     next_at = db.session.scalar(db.select(MailRateLimit.next_at).where(MailRateLimit.name == BULK_RATE)) or now
     db.session.rollback()
-    return BulkRate(next_at, current_app.config["BULK_MAIL_PER_MINUTE"], now).seconds_until_next()
+    return BulkRate(next_at, current_app.config["BULK_MAIL_PER_MINUTE"], now).seconds_until_burst()
 
 
 def send_pending_mail(

@@ -238,7 +238,7 @@ def test_the_bulk_rate_arithmetic():
     assert rate.allowance(100) == 10
     rate.next_at = start + timedelta(seconds=1)  # as spending 10 leaves it
     assert rate.allowance(100) == 0
-    assert rate.seconds_until_next() == pytest.approx(0.1)
+    assert rate.seconds_until_burst() == pytest.approx(1.0)
     later = mail.BulkRate(start + timedelta(seconds=1), 600, start + timedelta(seconds=0.5))
     assert later.allowance(100) == 5
     # Over a simulated minute, taking all it may every 0.05 s: at most rate + burst.
@@ -411,3 +411,16 @@ def test_a_gunicorn_restart_mid_send_loses_nothing_and_sends_nothing_twice(app_f
         server.wait(timeout=30)
     counts = Counter(m["To"] for m in smtp_server.messages)
     assert len(counts) == 80 and set(counts.values()) == {1}
+
+
+def test_the_mail_worker_command_queues_updates_and_sends(app, runner, make_staff, make_campaign, make_signature_row, smtp_server):
+    campaign = make_campaign()
+    make_signature_row(campaign, email="one@example.org", wants_updates=True)
+    item = update_service.create_update(TEXT, update_service.Audience(campaign_ids=[campaign.id]), None)
+    update_service.start_sending(item, None)
+    mail.queue_mail("signer@example.org", "Please confirm your signature", "Link")
+    db.session.commit()
+    result = runner.invoke(args=["mail-worker", "--once"])
+    assert result.exit_code == 0, result.output
+    # One pass: the confirmation and the update's first (and only) batch.
+    assert sorted(m["To"] for m in smtp_server.messages) == ["one@example.org", "signer@example.org"]

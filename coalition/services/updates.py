@@ -41,9 +41,10 @@ QUEUE_BATCH = 500
 #: Stands for the recipient's own unsubscribe link in a message rendered once per batch.
 _LINK_SLOT = "\x00unsubscribe-link\x00"
 
-#: How an audience may be narrowed: the name in ``audience`` and the column of each
-#: kind of record. Senate and Assembly districts are one line each once the records
-#: have those columns.
+#: How an audience may be narrowed: the ``Audience`` field (and key in the stored
+#: audience) and the column of signatures and of pledges it matches. Senate and Assembly
+#: districts are one line each here, a field of ``Audience`` and a field of the form,
+#: once the records have those columns.
 NARROWING = {
     "counties": (Signature.county, Pledge.county),
 }
@@ -84,9 +85,9 @@ class Audience:
 
 def _consenting(model, owner_column, owner_ids: list[int], audience: Audience):
     narrowing = [
-        NARROWING[name][0 if model is Signature else 1].in_(values)
-        for name, values in (("counties", audience.counties),)
-        if values
+        columns[0 if model is Signature else 1].in_(getattr(audience, name))
+        for name, columns in NARROWING.items()
+        if getattr(audience, name)
     ]
     return db.select(
         model.email_normalized.label("mailbox"),
