@@ -157,9 +157,6 @@ def reset_password(token: str):
     return render_template("staff/password_reset.html", form=form)
 
 
-redisplay_form_on_csrf_error("staff.reset_password")
-
-
 @bp.route("/accounts", methods=["GET", "POST"])
 @admin_only
 def accounts():

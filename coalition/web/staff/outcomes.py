@@ -6,7 +6,6 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from coalition.errors import redisplay_form_on_csrf_error
 from coalition.extensions import db
 from coalition.forms.staff import ConfirmForm, OutcomeForm
 from coalition.models import Campaign
@@ -63,4 +62,3 @@ def outcome_update(campaign_id: int):
     return redirect(url_for("staff.send_update", update_id=item.id))
 
 
-redisplay_form_on_csrf_error("staff.campaign_outcome")

@@ -186,4 +186,3 @@ def cancel_update(update_id: int):
 
 
 redisplay_form_on_csrf_error("staff.new_update")
-redisplay_form_on_csrf_error("staff.edit_update")
