@@ -424,3 +424,40 @@ def test_the_mail_worker_command_queues_updates_and_sends(app, runner, make_staf
     assert result.exit_code == 0, result.output
     # One pass: the confirmation and the update's first (and only) batch.
     assert sorted(m["To"] for m in smtp_server.messages) == ["one@example.org", "signer@example.org"]
+
+
+def test_list_unsubscribe_carries_the_mailto_where_configured(app, make_campaign, make_signature_row, smtp_server):
+    app.config["UNSUBSCRIBE_MAILTO"] = "unsubscribe@coalition.example.org"
+    campaign = make_campaign()
+    make_signature_row(campaign, email="one@example.org", wants_updates=True)
+    item = update_service.create_update(TEXT, update_service.Audience(campaign_ids=[campaign.id]), None)
+    update_service.start_sending(item, None)
+    db.session.commit()
+    _drain_queueing()
+    _send_all()
+    [message] = smtp_server.messages
+    https, mailto = message["List-Unsubscribe"].split(", ")
+    assert https.startswith("<http://localhost/unsubscribe/")
+    assert mailto.startswith("<mailto:unsubscribe@coalition.example.org?subject=unsubscribe%20")
+
+
+def test_a_batch_another_process_queued_first_is_rolled_back(app, make_campaign, make_signature_row, monkeypatch):
+    campaign = make_campaign()
+    for n in range(3):
+        make_signature_row(campaign, email=f"s{n}@example.org", wants_updates=True)
+    item = update_service.create_update(TEXT, update_service.Audience(campaign_ids=[campaign.id]), None)
+    update_service.start_sending(item, None)
+    db.session.commit()
+    found = update_service.next_recipients
+
+    def another_process_moves_the_cursor_meanwhile(*args, **kwargs):
+        result = found(*args, **kwargs)
+        db.session.execute(db.update(MailUpdate).where(MailUpdate.id == item.id).values(queue_cursor="s2@example.org"))
+        return result
+
+    monkeypatch.setattr(update_service, "next_recipients", another_process_moves_the_cursor_meanwhile)
+    assert background.queue_updates_step() is True
+    assert db.session.scalar(db.select(db.func.count()).select_from(OutgoingMail)) == 0
+    monkeypatch.setattr(update_service, "next_recipients", found)
+    _drain_queueing()
+    assert db.session.scalar(db.select(db.func.count()).select_from(OutgoingMail)) == 3
