@@ -17,7 +17,6 @@ import os
 import smtplib
 import ssl
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
