@@ -82,3 +82,18 @@ def on_starting(server):
     except ConfigurationError as refusal:
         print(refusal, file=sys.stderr)
         sys.exit(1)
+
+
+def post_worker_init(worker):
+    """Start the worker's mail sender at once, so an update half sent before a restart goes on."""
+    from coalition import mail
+
+    mail.start_sender(worker.wsgi)
+
+
+def worker_exit(server, worker):
+    """Let the mail sender finish the message in hand and record its batch (a graceful restart
+    then sends nothing twice)."""
+    from coalition import mail
+
+    mail.stop_sender(timeout=max(1, graceful_timeout - 5))

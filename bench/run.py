@@ -596,7 +596,7 @@ def summarise(results: list[PairResult]) -> tuple[str, list[str]]:
         digits = 2 if result.unit in ("seconds", "MB peak") else 0
         ratios = result.ratios() if result.baseline else []
         target = ""
-        if result.name.startswith("signing"):
+        if result.name.startswith("signing") and not result.name.startswith("signing while"):
             target = f"ratio ≥ {TARGETS['sign']}; > {TARGETS['sign_rate']:.0f}/s"
             if ratios and statistics.median(ratios) < TARGETS["sign"]:
                 missed.append(f"{result.name}: ratio {statistics.median(ratios):.2f} < {TARGETS['sign']}")
@@ -609,6 +609,12 @@ def summarise(results: list[PairResult]) -> tuple[str, list[str]]:
             over = {path: n for path, n in result.renders.items() if n > result.renders_allowed}
             if over:
                 missed.append(f"{result.name}: the app rendered {over} (at most {result.renders_allowed} each)")
+        elif result.name.startswith("signing while"):
+            target = "ratio ≥ 0.8 (draining / empty queue)"
+            if ratios and statistics.median(ratios) < 0.8:
+                missed.append(f"{result.name}: ratio {statistics.median(ratios):.2f} < 0.8")
+        elif result.name.startswith("queue an update"):
+            target = "reported"
         elif result.name.startswith("busy campaign page"):
             target = f"ratio ≥ {TARGETS['page']}"
             if ratios and statistics.median(ratios) < TARGETS["page"]:
@@ -652,6 +658,10 @@ def main() -> int:
                              signing=not only or bool(only & {"sign", "page"}))
     if not only or "export" in only:
         results += export_pair("sqlite")
+    if not only or "updates" in only:
+        from bench import updates as update_bench  # it imports this module
+
+        results += update_bench.updates_pairs("sqlite", update_bench.sqlite_url())
     if (not only or "postgres" in only) and postgres_available():
         try:
             reset_postgres()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+import signal
 import sys
+import threading
+from datetime import timedelta
 
 import click
 import sqlalchemy as sa
@@ -85,6 +88,40 @@ def send_pending_mail_command(limit: int, due_only: bool) -> None:
     click.echo(f"{sent} sent, {failed} failed (failed ones are retried later).")
     if failed:
         raise SystemExit(1)
+
+
+@click.command("mail-worker")
+@click.option("--once", is_flag=True, help="One pass (queue a batch of each update, send what is due), then exit.")
+def mail_worker_command(once: bool) -> None:
+    """Queue updates and send mail until stopped (SIGTERM or Ctrl+C let the message in hand finish).
+
+    The web workers do the same in a thread of their own; a worker process of its own
+    suits a site whose web servers restart often, or a second machine.
+    """
+    stop = threading.Event()
+    previous = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGTERM, signal.SIGINT)}
+    click.echo("mail worker started", err=True)
+    try:
+        while not stop.is_set():
+            try:
+                wait = mail.run_pass(stop.is_set)
+            except Exception:  # a database or mail server away for a moment: try again soon
+                logging.getLogger(__name__).exception("mail worker pass failed")
+                wait = WORKER_MAX_WAIT_SECONDS
+            finally:
+                db.session.remove()
+            if once:
+                break
+            # Nothing wakes this process when a request queues mail: look again soon.
+            stop.wait(min(wait, WORKER_MAX_WAIT_SECONDS))
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    click.echo("mail worker stopped", err=True)
+
+
+#: The longest a ``mail-worker`` waits between passes.
+WORKER_MAX_WAIT_SECONDS = 2.0
 
 
 @click.command("copy-database")
@@ -302,6 +339,7 @@ def init_app(app: Flask) -> None:
         seed_demo_command,
         setup_if_empty_command,
         send_pending_mail_command,
+        mail_worker_command,
         copy_database_command,
         backup_sqlite_command,
         purge_unconfirmed_command,

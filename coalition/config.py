@@ -82,6 +82,15 @@ def default_config(app: Flask) -> dict:
         "PENDING_RETENTION_DAYS": 14,
         # Personal data is anonymised this many months after a campaign closes.
         "PERSONAL_DATA_RETENTION_MONTHS": 12,
+        # A signer who consented to updates keeps their mailbox (only the email, not the
+        # name or address) this many months after the campaign closes, unless they
+        # unsubscribe first: long enough for "we delivered" and "we won".
+        "UPDATES_RETENTION_MONTHS": 24,
+        # Update emails sent per minute, in total across every worker and machine (the
+        # SMTP provider's limit); confirmations and notices are not held back by it.
+        "BULK_MAIL_PER_MINUTE": 600,
+        # An address for List-Unsubscribe's mailto: (empty: the https link only).
+        "UNSUBSCRIBE_MAILTO": "",
         "BABEL_DEFAULT_LOCALE": "en",
         "LANGUAGES": ["en", "es"],
         "CONTENT_FILE": os.path.join(app.root_path, "content", "coalition.toml"),
@@ -99,6 +108,9 @@ def default_config(app: Flask) -> dict:
         "STAFF_LOGIN_RATE_LIMIT_ADDRESS": "20 per 15 minutes",
         "STAFF_LOGIN_RATE_LIMIT_ACCOUNT_ADDRESS": "5 per 15 minutes",
         "STAFF_LOGIN_RATE_LIMIT_ACCOUNT": "100 per hour;300 per day",
+        # Password-reset requests (and uses of a reset link), per client address and per account.
+        "STAFF_PASSWORD_RESET_RATE_LIMIT_ADDRESS": "10 per hour",
+        "STAFF_PASSWORD_RESET_RATE_LIMIT_ACCOUNT": "3 per hour",
         # argon2id cost of staff password hashes (OWASP-level defaults).
         "ARGON2_TIME_COST": 3,
         "ARGON2_MEMORY_COST_KIB": 65536,

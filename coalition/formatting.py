@@ -44,3 +44,30 @@ def render_campaign_body(text: str | None) -> Markup:
             out.append("<p>" + "<br>\n".join(_inline(line.strip()) for line in lines) + "</p>")
     # Every piece was escaped in _inline before the few tags were added.
     return Markup("\n".join(out))  # nosec B704
+
+
+def render_plain_text(text: str | None) -> str:
+    """The same text for a plain-text email: paragraphs, "- " bullets, links as "text (url)"."""
+    if not text:
+        return ""
+    blocks = [block.strip("\n") for block in _BLANK_LINE.split(text.replace("\r\n", "\n")) if block.strip()]
+    out = []
+    for block in blocks:
+        lines = [line.strip() for line in block.split("\n") if line.strip()]
+        if lines and all(_BULLET.match(line) for line in lines):
+            out.append("\n".join("- " + _plain_inline(_BULLET.sub("", line).strip()) for line in lines))
+        else:
+            out.append("\n".join(_plain_inline(line) for line in lines))
+    return "\n\n".join(out)
+
+
+def _plain_inline(text: str) -> str:
+    text = _PLAIN_LINK.sub(lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", text)
+    text = _PLAIN_BOLD.sub(r"\1", text)
+    return _PLAIN_ITALIC.sub(r"\1", text)
+
+
+# The inline patterns on raw (unescaped) text, for the plain-text rendering.
+_PLAIN_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)]+)\)")
+_PLAIN_BOLD = _BOLD
+_PLAIN_ITALIC = _ITALIC

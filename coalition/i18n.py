@@ -119,7 +119,26 @@ STATUS_LABELS = {
     "verified": _l("verified"),
     "rejected": _l("rejected"),
     "withdrawn": _l("withdrawn"),
+    "queueing": _l("being queued"),
+    "sending": _l("sending"),
+    "sent": _l("sent"),
+    "cancelled": _l("cancelled"),
 }
+
+
+#: What came of a campaign, in the reader's language.
+OUTCOME_LABELS = {
+    "delivered": _l("Delivered"),
+    "won": _l("Won"),
+    "lost": _l("Lost"),
+    "no_result": _l("Closed without a result"),
+}
+
+
+def outcome_label(outcome: str | None) -> str:
+    """A campaign outcome's name in the reader's language ("" for none)."""
+    label = OUTCOME_LABELS.get(outcome or "")
+    return str(label) if label is not None else ""
 
 
 def status_label(status: str) -> str:
@@ -135,6 +154,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.filters["status_label"] = status_label
+    app.jinja_env.filters["outcome_label"] = outcome_label
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["language_versions"] = language_versions
     app.jinja_env.globals["asset_url"] = asset_url

@@ -12,26 +12,27 @@ With ``MAIL_URL`` empty (development), messages are written as ``.eml`` files to
 from __future__ import annotations
 
 import logging
+import math
 import os
 import smtplib
 import ssl
 import threading
-import time
 import uuid
-from datetime import timedelta
-from email.charset import QP, Charset
-from email.header import Header
-from email.message import EmailMessage, Message
-from email.mime.text import MIMEText
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from email.message import EmailMessage
 from email.utils import make_msgid
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, current_app
 from sqlalchemy import delete, insert, or_, true, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from coalition.database import write_intent
 from coalition.extensions import db
-from coalition.models import OutgoingMail
+from coalition.models import MailRateLimit, MailUpdate, OutgoingMail
 from coalition.models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -47,17 +48,33 @@ BATCH_SIZE = 10
 MAX_BACKOFF_SECONDS = 3600
 
 
-def queue_mail(to_address: str, subject: str, body_text: str) -> int:
-    """Add a message to the queue in the current transaction (the caller commits); its id."""
-    # One INSERT now rather than an object for the session to flush: signing queues one
-    # message per signature.
+def queue_mail(
+    to_address: str,
+    subject: str,
+    body_text: str,
+    *,
+    body_html: str | None = None,
+    list_unsubscribe: str | None = None,
+    priority: int = 0,
+    update_id: int | None = None,
+) -> int:
+    """Add a message to the queue in the current transaction (the caller commits); its id.
+
+    ``body_html`` adds an HTML alternative; ``list_unsubscribe`` (bulk mail) the
+    ``List-Unsubscribe`` header and RFC 8058's ``List-Unsubscribe-Post``; ``priority``
+    1 marks bulk mail, sent after every message of priority 0 and at the bulk rate.
+    """
     now = utcnow()
     result = db.session.execute(
-        _QUEUE,
+        insert(OutgoingMail.__table__),
         {
             "to_address": to_address,
             "subject": subject,
             "body_text": body_text,
+            "body_html": body_html,
+            "list_unsubscribe": list_unsubscribe,
+            "priority": priority,
+            "update_id": update_id,
             "created_at": now,
             "next_attempt_at": now,
         },
@@ -65,36 +82,39 @@ def queue_mail(to_address: str, subject: str, body_text: str) -> int:
     return result.inserted_primary_key[0]
 
 
-#: Built once; the values are the parameters.
-_QUEUE = insert(OutgoingMail.__table__)
+def queue_many(messages: list[dict]) -> None:
+    """Add many messages (dicts of ``queue_mail``'s arguments) in one statement, in the
+    current transaction (an update's batch)."""
+    if not messages:
+        return
+    now = utcnow()
+    defaults = {"body_html": None, "list_unsubscribe": None, "priority": 0, "update_id": None}
+    db.session.execute(
+        insert(OutgoingMail.__table__),
+        [{**defaults, **message, "created_at": now, "next_attempt_at": now} for message in messages],
+    )
 
 
-#: UTF-8 bodies in quoted-printable: readable as plain text where most of it is ASCII.
-_UTF8_QP = Charset("utf-8")
-_UTF8_QP.body_encoding = QP
-
-
-def _build_message(row, sender: str) -> Message:
+def _build_message(row, sender: str) -> EmailMessage:
     """The message for a queued row (anything with to_address, subject and body_text).
 
-    Built with the email package's classic API, which takes a quarter of the time of
-    ``EmailMessage`` and its header registry (it showed in signing's profile: one
-    message per signature). Addresses outside ASCII (``josé@example.org``) need the
-    registry's international handling, so those messages still use ``EmailMessage``.
+    Always ``EmailMessage``: one way to build a message, which handles addresses and
+    subjects outside ASCII and, for updates, the HTML alternative.
     """
-    subject: str | Header = row.subject
-    if row.to_address.isascii() and sender.isascii():
-        message: Message = MIMEText(row.body_text, "plain", _UTF8_QP)
-        if not subject.isascii():
-            subject = Header(subject, "utf-8")
-    else:
-        message = EmailMessage()
-        message.set_content(row.body_text)
+    message = EmailMessage()
     message["From"] = sender
     message["To"] = row.to_address
-    message["Subject"] = subject
+    message["Subject"] = row.subject
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or "localhost")
     message["Auto-Submitted"] = "auto-generated"
+    if getattr(row, "list_unsubscribe", None):
+        # RFC 8058: the mailbox provider POSTs "List-Unsubscribe=One-Click" to the https link.
+        message["List-Unsubscribe"] = row.list_unsubscribe
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message["Precedence"] = "bulk"
+    message.set_content(row.body_text)
+    if getattr(row, "body_html", None):
+        message.add_alternative(row.body_html, subtype="html")
     return message
 
 
@@ -118,7 +138,7 @@ class _Postman:
         self.client: smtplib.SMTP | None = None
         self._outbox_ready = False
 
-    def deliver(self, message: Message, row_id: int) -> None:
+    def deliver(self, message: EmailMessage, row_id: int) -> None:
         """Hand one message to the SMTP server, or write it to the outbox."""
         if not self.url:
             if not self._outbox_ready:
@@ -179,12 +199,25 @@ class _Postman:
             self.drop()
 
 
+def _due_ids(priority: int, limit: int, due, unclaimed) -> list[int]:
+    return list(
+        db.session.execute(
+            db.select(OutgoingMail.id)
+            .where(OutgoingMail.priority == priority, due, unclaimed)
+            .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id)
+            .limit(limit)
+        ).scalars()
+    )
+
+
 def _claim_due(limit: int, waiting_too: bool = False) -> list:
     """Claim up to ``limit`` due messages (with ``waiting_too``, any queued ones).
 
-    Found by a read, then claimed in one write transaction by a conditional update, so
-    two senders never hold the same message; the messages' contents are read in that
-    transaction, as plain rows.
+    A person's own messages (priority 0: confirmations, notices) first, all of them;
+    bulk messages (updates) only in the room left and only as many as the shared bulk
+    rate allows now (``BulkRate``). Found by a read, then claimed in one write
+    transaction by a conditional update, so two senders never hold the same message;
+    the messages' contents are read in that transaction, as plain rows.
     """
     now = utcnow()
     due = true() if waiting_too else OutgoingMail.next_attempt_at <= now
@@ -192,29 +225,22 @@ def _claim_due(limit: int, waiting_too: bool = False) -> list:
     # Looked for first without the write lock: when several senders wake together,
     # those that find nothing left never queue for it.
     db.session.rollback()
-    due_ids = list(
-        db.session.execute(
-            db.select(OutgoingMail.id)
-            .where(due, unclaimed)
-            .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id)
-            .limit(limit)
-        ).scalars()
-    )
+    own_ids = _due_ids(0, limit, due, unclaimed)
+    bulk_ids = _due_ids(1, limit - len(own_ids), due, unclaimed) if len(own_ids) < limit else []
     db.session.rollback()  # a read transaction left open could not take the write lock
-    if not due_ids:
+    if not own_ids and not bulk_ids:
         return []
+    lock = {"locked_until": now + timedelta(seconds=CLAIM_SECONDS)}
     with write_intent():
         # One conditional UPDATE claims them all; RETURNING says which it got, so two
         # senders never hold the same message.
-        claimed = list(
-            db.session.execute(
-                update(OutgoingMail)
-                .where(OutgoingMail.id.in_(due_ids), due, unclaimed)
-                .values(locked_until=now + timedelta(seconds=CLAIM_SECONDS))
-                .returning(OutgoingMail.id)
-                .execution_options(synchronize_session=False)
-            ).scalars()
-        )
+        claimed = _claim(own_ids, due, unclaimed, lock)
+        if bulk_ids:
+            rate = BulkRate.load()
+            allowed = rate.allowance(len(bulk_ids))
+            got = _claim(bulk_ids[:allowed], due, unclaimed, lock) if allowed else []
+            rate.spend(len(got))
+            claimed += got
         rows = []
         if claimed:
             rows = db.session.execute(
@@ -223,18 +249,103 @@ def _claim_due(limit: int, waiting_too: bool = False) -> list:
                     OutgoingMail.to_address,
                     OutgoingMail.subject,
                     OutgoingMail.body_text,
+                    OutgoingMail.body_html,
+                    OutgoingMail.list_unsubscribe,
+                    OutgoingMail.update_id,
                     OutgoingMail.attempts,
                 )
                 .where(OutgoingMail.id.in_(claimed))
-                .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id)
+                .order_by(OutgoingMail.priority, OutgoingMail.next_attempt_at, OutgoingMail.id)
             ).all()
         db.session.commit()
     return rows
 
 
-def _record_batch(sent_ids: list[int], failures: list[tuple], unattempted_ids: list[int]) -> None:
-    """Remove the sent messages, schedule retries of the failed ones, release the rest."""
+def _claim(ids: list[int], due, unclaimed, lock: dict) -> list[int]:
+    if not ids:
+        return []
+    return list(
+        db.session.execute(
+            update(OutgoingMail)
+            .where(OutgoingMail.id.in_(ids), due, unclaimed)
+            .values(**lock)
+            .returning(OutgoingMail.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+
+
+#: The one shared bulk rate's row in ``mail_rate_limits``.
+BULK_RATE = "bulk"
+
+
+class BulkRate:
+    """``BULK_MAIL_PER_MINUTE`` for every sender on every machine: state in the database.
+
+    The generic cell rate algorithm: each message moves the row's ``next_at`` on by one
+    interval (60 s / rate); a sender may take a message while ``next_at`` is at most
+    ``burst`` intervals ahead of now. Over any stretch of time T, at most
+    T / interval + burst messages go. Used inside the claiming write transaction, whose
+    lock on the row (SQLite's write lock; ``FOR UPDATE`` on PostgreSQL) makes senders
+    take turns.
+    """
+
+    def __init__(self, next_at: datetime, per_minute: float, now: datetime) -> None:
+        self.per_minute = max(float(per_minute), 0.001)
+        self.interval = 60.0 / self.per_minute
+        #: A second's worth at once (at least one message, at most a batch).
+        self.burst = max(1, min(BATCH_SIZE, int(self.per_minute // 60)))
+        self.now = now
+        self.next_at = max(next_at, now)
+
+    @classmethod
+    def load(cls) -> BulkRate:
+        """The shared state, locked for this transaction (made on first use)."""
+        now = utcnow()
+        row = db.session.execute(
+            db.select(MailRateLimit.next_at).where(MailRateLimit.name == BULK_RATE).with_for_update()
+        ).scalar()
+        if row is None:
+            db.session.execute(
+                _insert_for(MailRateLimit).values(name=BULK_RATE, next_at=now).on_conflict_do_nothing(
+                    index_elements=["name"]
+                )
+            )
+            row = db.session.execute(
+                db.select(MailRateLimit.next_at).where(MailRateLimit.name == BULK_RATE).with_for_update()
+            ).scalar_one()
+        return cls(row, current_app.config["BULK_MAIL_PER_MINUTE"], now)
+
+    def allowance(self, wanted: int) -> int:
+        """How many of ``wanted`` messages may go now."""
+        ahead = (self.next_at - self.now).total_seconds()
+        # Messages already granted ahead of now, in intervals (a hair of rounding forgiven).
+        room = math.floor(self.burst - ahead / self.interval + 1e-9)
+        return max(0, min(wanted, room))
+
+    def spend(self, sent: int) -> None:
+        """Record ``sent`` messages taken (in the caller's transaction)."""
+        if sent:
+            self.next_at = self.next_at + timedelta(seconds=sent * self.interval)
+            db.session.execute(
+                update(MailRateLimit).where(MailRateLimit.name == BULK_RATE).values(next_at=self.next_at)
+            )
+
+    def seconds_until_burst(self) -> float:
+        """How long until a whole burst may go again: senders wait that long, so they
+        take the bulk rate a burst at a time rather than waking for every message."""
+        return max(0.0, (self.next_at - self.now).total_seconds())
+
+
+def _insert_for(model):
+    return (postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
+
+
+def _record_batch(sent_rows: list, failures: list[tuple], unattempted_ids: list[int]) -> None:
+    """Remove the sent messages, schedule retries of the failed ones, release the rest;
+    count an update's messages as sent (and the update as sent once none is left)."""
     db.session.rollback()
+    sent_ids = [row.id for row in sent_rows]
     with write_intent():
         if sent_ids:
             db.session.execute(
@@ -259,10 +370,52 @@ def _record_batch(sent_ids: list[int], failures: list[tuple], unattempted_ids: l
                 .values(locked_until=None)
                 .execution_options(synchronize_session=False)
             )
+        for update_id, count in Counter(row.update_id for row in sent_rows if row.update_id).items():
+            db.session.execute(
+                update(MailUpdate)
+                .where(MailUpdate.id == update_id)
+                .values(sent_count=MailUpdate.sent_count + count)
+                .execution_options(synchronize_session=False)
+            )
+            finish_update_if_done(update_id)
         db.session.commit()
 
 
-def send_pending_mail(limit: int = 100, *, waiting_too: bool = False) -> tuple[int, int]:
+def finish_update_if_done(update_id: int) -> None:
+    """Mark an update sent once it is all queued and none of its messages is left (no commit)."""
+    left = db.select(OutgoingMail.id).where(OutgoingMail.update_id == update_id).exists()
+    db.session.execute(
+        update(MailUpdate)
+        .where(MailUpdate.id == update_id, MailUpdate.status == "sending", ~left)
+        .values(status="sent", finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def bulk_wait_seconds() -> float | None:
+    """How long until the bulk rate allows a burst again, when bulk mail is waiting; else None."""
+    db.session.rollback()
+    now = utcnow()
+    waiting = db.session.execute(
+        db.select(OutgoingMail.id)
+        .where(
+            OutgoingMail.priority == 1,
+            OutgoingMail.next_attempt_at <= now,
+            or_(OutgoingMail.locked_until.is_(None), OutgoingMail.locked_until < now),
+        )
+        .limit(1)
+    ).first()
+    if waiting is None:
+        db.session.rollback()
+        return None
+    next_at = db.session.scalar(db.select(MailRateLimit.next_at).where(MailRateLimit.name == BULK_RATE)) or now
+    db.session.rollback()
+    return BulkRate(next_at, current_app.config["BULK_MAIL_PER_MINUTE"], now).seconds_until_burst()
+
+
+def send_pending_mail(
+    limit: int = 100, *, waiting_too: bool = False, should_stop: Callable[[], bool] | None = None
+) -> tuple[int, int]:
     """Send due messages; return (sent, failed). Failures are retried later with back-off.
 
     ``waiting_too`` also sends messages still waiting out their back-off: for a person
@@ -272,7 +425,9 @@ def send_pending_mail(limit: int = 100, *, waiting_too: bool = False) -> tuple[i
     transactions per batch instead of two per message, which is what lets the queue
     keep up with a signing rush on SQLite's single writer. A process that dies mid-batch
     leaves its messages claimed; another sender takes them after ``CLAIM_SECONDS``
-    (so a message may, rarely, be sent twice; it is never lost).
+    (so a message may, rarely, be sent twice; it is never lost). ``should_stop`` is
+    asked before each message: once it says yes (a graceful shutdown), the rest of the
+    batch is released unsent and recorded with what was sent, so nothing is sent twice.
     """
     sender = current_app.config["MAIL_FROM"]
     sent = failed = 0
@@ -283,11 +438,11 @@ def send_pending_mail(limit: int = 100, *, waiting_too: bool = False) -> tuple[i
             batch = _claim_due(min(BATCH_SIZE, limit - sent - failed), waiting_too)
             if not batch:
                 break
-            sent_ids: list[int] = []
+            sent_rows: list = []
             failures: list[tuple] = []
             unattempted: list[int] = []
             for row in batch:
-                if server_down:
+                if server_down or (should_stop is not None and should_stop()):
                     unattempted.append(row.id)
                     continue
                 try:
@@ -305,10 +460,10 @@ def send_pending_mail(limit: int = 100, *, waiting_too: bool = False) -> tuple[i
                         "mail %s not sent (attempt %s), retrying in %ss: %s", row.id, attempts, delay, exc.__class__.__name__
                     )
                     continue
-                sent_ids.append(row.id)
+                sent_rows.append(row)
                 sent += 1
-            _record_batch(sent_ids, failures, unattempted)
-            if len(batch) < BATCH_SIZE:
+            _record_batch(sent_rows, failures, unattempted)
+            if unattempted or len(batch) < BATCH_SIZE:
                 break
     finally:
         postman.close()
@@ -317,51 +472,118 @@ def send_pending_mail(limit: int = 100, *, waiting_too: bool = False) -> tuple[i
 
 #: Messages the background sender handles before looking for more.
 SENDER_PASS = 100
+#: How long a sender sleeps when nothing wakes it (then it looks for due retries and
+#: unfinished updates again).
+IDLE_SECONDS = 60.0
+#: ``app.extensions`` key of the work a sender does before sending (see ``init_app``).
+BACKGROUND_TASKS = "coalition.mail_tasks"
 
 
-class _BackgroundSender:
-    """One thread per process that sends queued mail soon after a request queues it."""
+def init_app(app: Flask, background_tasks: list[Callable[[], bool]]) -> None:
+    """Give the app's senders their other work: callables that each do one step and commit
+    (queueing the next batch of an update) and say whether more is left."""
+    app.extensions[BACKGROUND_TASKS] = list(background_tasks)
+
+
+def run_pass(should_stop: Callable[[], bool] = lambda: False) -> float:
+    """One pass of a sender: a step of each background task, then the due mail.
+
+    Returns how long to wait before the next pass: none while a task has more to do,
+    until the bulk rate allows the next message while updates wait, else ``IDLE_SECONDS``.
+    """
+    more = False
+    for task in current_app.extensions.get(BACKGROUND_TASKS, ()):
+        if should_stop():
+            return 0.0
+        more = bool(task()) or more
+    # A full pass may have left more behind (a rush): go on until the queue is short.
+    while not should_stop() and sum(send_pending_mail(limit=SENDER_PASS, should_stop=should_stop)) >= SENDER_PASS:
+        pass
+    if more:
+        return 0.0
+    wait = bulk_wait_seconds()
+    if wait is not None:
+        return min(max(wait, 0.05), IDLE_SECONDS)
+    return IDLE_SECONDS
+
+
+class BackgroundSender:
+    """A thread that sends queued mail (and queues updates) soon after it is woken.
+
+    One per process: a gunicorn worker starts it when it boots and stops it when it
+    exits (``gunicorn.conf.py``), and a request that queues mail wakes it. Stopping
+    lets the message in hand finish and records the batch, so a graceful restart
+    sends nothing twice; a killed process leaves its batch claimed, and another sender
+    sends it again after ``CLAIM_SECONDS`` (at most that batch twice).
+    """
 
     def __init__(self) -> None:
         self._wake = threading.Event()
+        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._thread_pid: int | None = None
         self._lock = threading.Lock()
 
     def wake(self, app: Flask) -> None:
+        """Start the thread if this process has none, and have it look for work now."""
         with self._lock:
             if self._thread is None or not self._thread.is_alive() or self._thread_pid != os.getpid():
                 self._thread_pid = os.getpid()
+                self._stop = threading.Event()
                 self._thread = threading.Thread(target=self._run, args=(app,), name="mail-sender", daemon=True)
                 self._thread.start()
         self._wake.set()
 
+    def stop(self, timeout: float | None = None) -> bool:
+        """Ask the thread to stop after the message in hand; True once it has stopped."""
+        thread = self._thread
+        if thread is None or self._thread_pid != os.getpid():
+            return True
+        self._stop.set()
+        self._wake.set()
+        thread.join(timeout)
+        return not thread.is_alive()
+
     def _run(self, app: Flask) -> None:
         gather = float(app.config.get("MAIL_SENDER_GATHER_SECONDS", 0))
-        while True:
-            self._wake.wait(timeout=60)
+        stop = self._stop
+        wait = 0.0
+        while not stop.is_set():
+            self._wake.wait(timeout=wait)
             # A moment for more mail to be queued, so a signing rush is sent in batches
             # rather than a claim and a removal (two write transactions) per message.
-            time.sleep(gather)
+            if stop.wait(gather):
+                break
             self._wake.clear()
             with app.app_context():
                 try:
-                    # A full pass may have left more behind (a rush): go on until the queue is short.
-                    while sum(send_pending_mail(limit=SENDER_PASS)) >= SENDER_PASS:
-                        pass
+                    wait = run_pass(stop.is_set)
                 except Exception:  # keep the thread alive; the next wake retries
                     log.exception("mail sender failed")
+                    wait = IDLE_SECONDS
                 finally:
                     db.session.remove()
 
 
-_sender = _BackgroundSender()
+_sender = BackgroundSender()
+
+
+def start_sender(app: Flask) -> None:
+    """Start this process's sender (a server worker booting), so unfinished work resumes."""
+    _sender.wake(app)
+
+
+def stop_sender(timeout: float | None = None) -> bool:
+    """Stop this process's sender gracefully (a server worker exiting)."""
+    return _sender.stop(timeout)
 
 
 def wake_sender() -> None:
     """Ask for queued mail to be sent now (call after the transaction that queued it commits).
 
     In the background by default, so a slow mail server never slows a page; inline
-    when ``MAIL_SEND_INLINE`` is set (tests, commands).
+    when ``MAIL_SEND_INLINE`` is set (tests, commands): then only due mail is sent,
+    and updates are queued by a sender's pass (``run_pass``), never by the request.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config.get("MAIL_SEND_INLINE"):

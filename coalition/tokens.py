@@ -35,8 +35,9 @@ def make_token(purpose: str, payload: Any) -> str:
     return _serializer(purpose).dumps(payload)
 
 
-def read_token(purpose: str, token: str, max_age_seconds: int) -> Any:
-    """The payload of a genuine token no older than ``max_age_seconds``; raises ``TokenInvalid``."""
+def read_token(purpose: str, token: str, max_age_seconds: int | None) -> Any:
+    """The payload of a genuine token no older than ``max_age_seconds`` (None: any age);
+    raises ``TokenInvalid``."""
     try:
         return _serializer(purpose).loads(token, max_age=max_age_seconds)
     except SignatureExpired as exc:

@@ -197,7 +197,7 @@ def test_every_staff_post_route_refuses_a_forged_token_even_from_a_logged_in_adm
         client = csrf_app.test_client()
         token = _token_of(client, "/staff/login")
         logged_in = client.post("/staff/login", data={"email": "admin@example.org", "password": password, "csrf_token": token})
-        assert logged_in.status_code == 302 and "/staff/login" not in logged_in.headers["Location"]
+        assert logged_in.status_code == 302 and "/staff/login" not in logged_in.headers["Location"], (rule.rule, logged_in.status_code)
         before = _snapshot(csrf_app)
         response = client.post(path, data={"csrf_token": "forged"}, headers={"Sec-Fetch-Site": "same-origin"})
         assert response.status_code == 400, rule.rule

@@ -631,3 +631,34 @@ def test_the_confirmation_email_names_the_organization_and_never_the_address_in_
     assert "Hello Tamar," in body
     assert 'name you wrote as “Women in Prison Project” endorses the campaign "Fund alternatives"' in " ".join(body.split())
     assert "withdraw the endorsement at any time" in body
+
+
+def test_a_verified_endorsement_gets_one_notice_with_where_it_shows_and_its_withdrawal_link(
+    mail_app, smtp_server, make_campaign, make_staff
+):
+    from tests.conftest import login
+
+    client = mail_app.test_client()
+    campaign = make_campaign()
+    client.post(f"/campaigns/{campaign.slug}/endorse", data=_endorse_data())
+    confirm_link, withdraw_link = _links(smtp_server.messages[0])
+    client.post(confirm_link)
+    [endorsement] = _endorsements()
+    staff_client = mail_app.test_client()
+    login(staff_client, make_staff())
+    staff_client.post(f"/staff/endorsements/{endorsement.id}/verify")
+    assert _endorsements()[0].status == "verified"
+    notice = smtp_server.messages[-1]
+    assert notice["To"] == "director@wipp.example.org"
+    assert notice["Subject"] == "Your organization’s endorsement is verified"
+    body = notice.get_content()
+    assert "Women in Prison Project" in body and campaign.title in body
+    assert f"http://localhost/campaigns/{campaign.slug}" in body and "http://localhost/endorsements" in body
+    withdraw = re.search(r"http://localhost(/endorsements/withdraw/\S+)", body).group(1)
+    assert "Withdraw" in client.get(withdraw).get_data(as_text=True)
+    # Rejected, then verified again: no second notice.
+    count = len(smtp_server.messages)
+    endorsing.reject_endorsement(endorsement.id, None, "Checking again")
+    staff_client.post(f"/staff/endorsements/{endorsement.id}/verify")
+    assert _endorsements()[0].status == "verified"
+    assert len(smtp_server.messages) == count

@@ -94,6 +94,8 @@ def test_templates_have_no_inline_script_or_style():
     from coalition import PROJECT_ROOT
 
     for template in Path(PROJECT_ROOT, "templates").rglob("*.html"):
+        if template.parent.name == "email":
+            continue  # an email's HTML part is read by mail programs, not served under the CSP
         text = template.read_text()
         assert "<script>" not in text and "<style" not in text and " style=" not in text, template
         assert " onclick=" not in text and "javascript:" not in text, template

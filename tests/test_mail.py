@@ -202,7 +202,7 @@ def test_the_background_sender_gathers_a_rush_into_one_batch(app_factory, smtp_s
     import time
 
     app = app_factory(MAIL_URL=smtp_server.url, MAIL_SEND_INLINE=False, MAIL_SENDER_GATHER_SECONDS=0.5)
-    monkeypatch.setattr(mail, "_sender", mail._BackgroundSender())  # a thread of this app's own
+    monkeypatch.setattr(mail, "_sender", mail.BackgroundSender())  # a thread of this app's own
     with app.app_context():
         for n in range(3):  # three signers, 0.1 s apart, within the gathering moment
             mail.queue_mail(f"rush{n}@example.org", "Please confirm", "Click the link.")

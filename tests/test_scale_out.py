@@ -121,6 +121,7 @@ def test_copy_sqlite_site_to_postgresql(tmp_path, postgres_target):
         runner.invoke(args=["load-content"])
         runner.invoke(args=["seed-demo"])
         expected = {t.name: db.session.execute(sa.select(sa.func.count()).select_from(t)).scalar() for t in db.metadata.sorted_tables}
+        source_key = db.session.execute(sa.text("SELECT value FROM site_keys WHERE name = 'suppression'")).scalar_one()
         result = runner.invoke(args=["copy-database", "--to", postgres_target])
         assert "run `flask --app app db upgrade` on it first" in result.output  # target not migrated yet
         db.session.remove()
@@ -143,6 +144,8 @@ def test_copy_sqlite_site_to_postgresql(tmp_path, postgres_target):
     with target_app.app_context():
         copied = {t.name: db.session.execute(sa.select(sa.func.count()).select_from(t)).scalar() for t in db.metadata.sorted_tables}
         assert copied == expected
+        # The suppression list's key moved with its hashes (the target's own was replaced).
+        assert db.session.execute(sa.text("SELECT value FROM site_keys WHERE name = 'suppression'")).scalar_one() == source_key
         campaign = db.session.execute(sa.select(Campaign).filter_by(slug="alternatives-not-prison")).scalar_one()
         assert counting.signature_counts([campaign.id])[campaign.id] == 37
         # The sequences moved on: new rows get new ids.

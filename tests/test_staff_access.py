@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from coalition.web.staff import PUBLIC_ENDPOINTS
 from tests.conftest import STAFF_PASSWORD, login
 
 #: Every staff URL but the login page: method, path, and the role it needs
@@ -22,6 +23,9 @@ STAFF_URLS = [
     ("GET", "/staff/campaigns/1/edit", "organizer"),
     ("POST", "/staff/campaigns/1/edit", "organizer"),
     ("POST", "/staff/campaigns/1/status", "organizer"),
+    ("GET", "/staff/campaigns/1/outcome", "organizer"),
+    ("POST", "/staff/campaigns/1/outcome", "organizer"),
+    ("POST", "/staff/campaigns/1/outcome/update", "organizer"),
     ("GET", "/staff/goals", "organizer"),
     ("GET", "/staff/goals/1", "organizer"),
     ("POST", "/staff/goals/1", "organizer"),
@@ -43,6 +47,16 @@ STAFF_URLS = [
     ("GET", "/staff/privacy", "organizer"),
     ("POST", "/staff/privacy", "organizer"),
     ("GET", "/staff/audit", "admin"),
+    ("GET", "/staff/updates", "organizer"),
+    ("GET", "/staff/updates/new", "organizer"),
+    ("POST", "/staff/updates/new", "organizer"),
+    ("GET", "/staff/updates/1", "organizer"),
+    ("GET", "/staff/updates/1/edit", "organizer"),
+    ("POST", "/staff/updates/1/edit", "organizer"),
+    ("POST", "/staff/updates/1/test", "organizer"),
+    ("GET", "/staff/updates/1/send", "organizer"),
+    ("POST", "/staff/updates/1/send", "organizer"),
+    ("POST", "/staff/updates/1/cancel", "organizer"),
     ("GET", "/staff/exports", "organizer"),
     ("GET", "/staff/exports/signatures.csv", "organizer"),
     ("GET", "/staff/exports/pledges.csv", "organizer"),
@@ -66,7 +80,7 @@ def test_the_list_covers_every_staff_url(app):
     existing = {
         (method, rule.endpoint)
         for rule in app.url_map.iter_rules()
-        if rule.endpoint.startswith("staff.") and rule.endpoint != "staff.login"
+        if rule.endpoint.startswith("staff.") and rule.endpoint not in PUBLIC_ENDPOINTS
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert listed == existing
@@ -96,6 +110,13 @@ def test_staff_url_refuses_anonymous_and_wrong_role(app, make_staff, method, pat
 # A session is not tied to the browser or the address (Flask-Login's "strong" protection
 # trusted X-Forwarded-For and logged out staff whose phone changed network); logout ends
 # every copy of it instead: see test_hardening.py.
+
+def test_only_the_login_and_the_password_reset_are_open_to_anyone(client):
+    assert PUBLIC_ENDPOINTS == {"staff.login", "staff.forgot_password", "staff.reset_password"}
+    assert client.get("/staff/password-reset").status_code == 200
+    assert client.get("/staff/password-reset/not-a-token").status_code == 404
+
+
 
 
 def test_an_anonymous_visitor_gets_no_session_cookie_on_any_page(client, make_campaign):

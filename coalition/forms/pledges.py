@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -120,6 +120,7 @@ class PledgeForm(AntiSpamMixin, PublicForm):
         ],
         render_kw={"rows": "4", "maxlength": str(MESSAGE_MAX_LENGTH)},
     )
+    wants_updates = BooleanField(_l("Keep me updated by email"), default=False)
 
     def offer_actions(self, offered: list[PledgeAction]) -> None:
         """Offer a goal's actions as the checkboxes (call before validating or showing)."""

@@ -295,3 +295,68 @@ class PledgeActionForm(FlaskForm):
     label = StringField(_l("Action"), validators=[DataRequired(_l("Write the action.")), Length(max=200)])
     label_es = StringField(_l("In Spanish"), validators=[Optional(), Length(max=200)])
     active = BooleanField(_l("Offered"), default=True)
+
+
+class UpdateForm(FlaskForm):
+    """An update: its text in English (and Spanish, where given) and its audience."""
+
+    subject = StringField(_l("Subject"), validators=[DataRequired(_l("Write a subject.")), Length(max=200)])
+    body = TextAreaField(_l("Text"), validators=[DataRequired(_l("Write the update.")), Length(max=20000)])
+    subject_es = StringField(_l("Subject in Spanish"), validators=[Optional(), Length(max=200)])
+    body_es = TextAreaField(_l("Text in Spanish"), validators=[Optional(), Length(max=20000)])
+    campaigns = MultiCheckboxField(_l("Signers of these campaigns"), coerce=int, validate_choice=True)
+    goals = MultiCheckboxField(_l("Pledgers of these goals"), coerce=int, validate_choice=True)
+    counties = MultiCheckboxField(_l("Only in these counties (none ticked: everywhere)"), validate_choice=True)
+
+    def validate(self, extra_validators=None) -> bool:
+        """The fields, then: an audience, and Spanish in full or not at all."""
+        valid = super().validate(extra_validators)
+        if not (self.campaigns.data or self.goals.data):
+            self.campaigns.errors = list(self.campaigns.errors) + [_l("Choose at least one campaign or goal.")]
+            valid = False
+        if bool((self.subject_es.data or "").strip()) != bool((self.body_es.data or "").strip()):
+            self.body_es.errors = list(self.body_es.errors) + [_l("Give both the Spanish subject and the Spanish text, or neither.")]
+            valid = False
+        return valid
+
+
+class SendUpdateForm(FlaskForm):
+    """The last confirmation before an update goes out: the number of recipients it was shown."""
+
+    recipients = HiddenField()
+
+
+OUTCOME_CHOICES = [
+    SelectChoice("", _l("Not recorded")),
+    SelectChoice("delivered", _l("Delivered")),
+    SelectChoice("won", _l("Won")),
+    SelectChoice("lost", _l("Lost")),
+    SelectChoice("no_result", _l("Closed without a result")),
+]
+
+
+class OutcomeForm(FlaskForm):
+    """What came of a campaign, and its short public text."""
+
+    outcome = SelectField(_l("Outcome"), choices=OUTCOME_CHOICES, validate_choice=True)
+    outcome_on = DateField(_l("On (the day it was delivered, won or lost)"), validators=[Optional()])
+    outcome_text = TextAreaField(_l("What to tell the public"), validators=[Optional(), Length(max=2000)])
+    outcome_text_es = TextAreaField(_l("In Spanish"), validators=[Optional(), Length(max=2000)])
+
+
+class PasswordResetRequestForm(FlaskForm):
+    """Asking for a password-reset link."""
+
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email."))])
+
+
+class PasswordResetForm(FlaskForm):
+    """Choosing a new password from a reset link."""
+
+    new_password = PasswordField(
+        _l("New password"), validators=[DataRequired(_l("Enter a new password.")), _password_length]
+    )
+    confirm_password = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(_l("Enter the new password again.")), EqualTo("new_password", _l("The two new passwords differ."))],
+    )

@@ -9,6 +9,7 @@ from coalition.models.mail import OutgoingMail
 from coalition.models.pledges import Pledge, PledgeCountShard, pledge_action_choices
 from coalition.models.signatures import Signature
 from coalition.models.staff import StaffUser
+from coalition.models.updates import MailRateLimit, MailSuppression, MailUpdate, SiteKey
 
 __all__ = [
     "AuditEntry",
@@ -21,6 +22,9 @@ __all__ = [
     "Endorsement",
     "Legislator",
     "Goal",
+    "MailRateLimit",
+    "MailSuppression",
+    "MailUpdate",
     "OutgoingMail",
     "Organization",
     "Pledge",
@@ -28,6 +32,7 @@ __all__ = [
     "PledgeCountShard",
     "Signature",
     "SignatureCountShard",
+    "SiteKey",
     "StaffUser",
     "ZipDistrict",
     "campaign_goals",

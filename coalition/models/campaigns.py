@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coalition.extensions import db
@@ -28,6 +28,9 @@ campaign_legislators = Table(
     Column("legislator_id", ForeignKey("legislators.id", ondelete="CASCADE"), primary_key=True),
 )
 
+#: What came of a campaign: delivered (on a date), won, lost, closed without result.
+CAMPAIGN_OUTCOMES = ("delivered", "won", "lost", "no_result")
+
 #: Which goals a campaign advances.
 campaign_goals = Table(
     "campaign_goals",
@@ -48,6 +51,9 @@ class Campaign(db.Model):
         CheckConstraint(
             "addressed_to IN ('none', 'governor', 'legislature', 'senate', 'assembly', 'committee', 'chosen')",
             name="addressed_to",
+        ),
+        CheckConstraint(
+            "outcome IS NULL OR outcome IN ('delivered', 'won', 'lost', 'no_result')", name="outcome"
         ),
     )
 
@@ -80,6 +86,12 @@ class Campaign(db.Model):
     legislator_mail_body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    #: What came of it (``CAMPAIGN_OUTCOMES``; NULL: not recorded), on which day, and
+    #: a short public text in English and Spanish.
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_on: Mapped[date | None] = mapped_column(Date)
+    outcome_text: Mapped[str] = mapped_column(Text, default="")
+    outcome_text_es: Mapped[str] = mapped_column(Text, default="")
 
     goals: Mapped[list[Goal]] = relationship(secondary=campaign_goals, order_by="Goal.position")
     target_committee: Mapped[Committee | None] = relationship()

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -47,6 +48,9 @@ class Pledge(SignerDistricts, db.Model):
             "status <> 'confirmed' OR confirmed_at IS NOT NULL", name="confirmed_has_time"
         ),
         CheckConstraint(DISTRICTS_SET_BY_CHECK, name="districts_set_by"),
+        CheckConstraint(
+            "wants_updates = false OR updates_consented_at IS NOT NULL", name="consent_has_time"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,6 +68,11 @@ class Pledge(SignerDistricts, db.Model):
     #: Optional message to the coalition.
     message: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[str] = mapped_column(String(8), default="en")
+    #: Consent to be emailed updates (about this goal and the coalition), and when
+    #: given; when the mailbox unsubscribed.
+    wants_updates: Mapped[bool] = mapped_column(Boolean, default=False)
+    updates_consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updates_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     client_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     #: The signature submitted in the same form, if any (one email confirms both).
     signature_id: Mapped[int | None] = mapped_column(

@@ -88,6 +88,8 @@ class Signature(SignerDistricts, db.Model):
     #: Consent to be emailed updates, and when it was given.
     wants_updates: Mapped[bool] = mapped_column(Boolean, default=False)
     updates_consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the mailbox unsubscribed and so withdrew this consent (an undo restores it).
+    updates_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Language the signer used (for their emails).
     language: Mapped[str] = mapped_column(String(8), default="en")
     #: Keyed hash of the client address (never the address itself); NULL for paper.

@@ -147,6 +147,7 @@ def queue_confirmation_email(
     language: str,
     signatures: list[Signature] = (),
     pledges: list[Pledge] = (),
+    opt_in_token: str | None = None,
 ) -> None:
     """Queue the one email that confirms these records (the caller commits, then wakes the sender).
 
@@ -155,7 +156,7 @@ def queue_confirmation_email(
     db.session.flush()
     campaigns = [db.session.get(Campaign, s.campaign_id) for s in signatures]
     name = (signatures[0].full_name if signatures else pledges[0].full_name) if (signatures or pledges) else ""
-    _queue_email(to_address, language, [(s.id, s.link_key) for s in signatures], campaigns, pledges, name)
+    _queue_email(to_address, language, [(s.id, s.link_key) for s in signatures], campaigns, pledges, name, opt_in_token)
 
 
 def queue_signature_confirmation(
@@ -166,12 +167,17 @@ def queue_signature_confirmation(
     campaign: Campaign,
     full_name: str,
     pledges: list[Pledge] = (),
+    opt_in_token: str | None = None,
 ) -> None:
     """``queue_confirmation_email`` for a signature just written, by id and link key (signing's
-    common case)."""
+    common case).
+
+    ``opt_in_token`` (an unsubscribe link's token): the supporter ticked "keep me updated"
+    but their mailbox had unsubscribed, so the email offers the link to opt in again.
+    """
     if pledges:
         db.session.flush()
-    _queue_email(to_address, language, [(signature_id, link_key)], [campaign], pledges, full_name)
+    _queue_email(to_address, language, [(signature_id, link_key)], [campaign], pledges, full_name, opt_in_token)
 
 
 def _queue_email(
@@ -181,6 +187,7 @@ def _queue_email(
     campaigns: list[Campaign],
     pledges: list[Pledge],
     name: str,
+    opt_in_token: str | None = None,
 ) -> None:
     token = _token(signatures, [(p.id, p.link_key) for p in pledges])
     goals = [db.session.get(Goal, p.goal_id) for p in pledges]
@@ -198,5 +205,8 @@ def _queue_email(
             goals=goals,
             link=link,
             days=TOKEN_MAX_AGE_SECONDS // 86400,
+            opt_in_link=external_url("subscriptions.unsubscribe", language=locale, token=opt_in_token)
+            if opt_in_token
+            else None,
         )
     mail.queue_mail(to_address, subject, body)

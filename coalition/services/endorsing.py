@@ -21,6 +21,7 @@ one) older links no longer work.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit, urlunsplit
@@ -465,6 +466,7 @@ def _staff_transition(
     allowed_from: tuple[str, ...],
     wanted: str,
     action: str,
+    then: Callable[[Endorsement], None] | None = None,
     **values,
 ) -> Endorsement:
     endorsement = db.session.get(Endorsement, endorsement_id)
@@ -481,6 +483,8 @@ def _staff_transition(
         db.session.rollback()
         db.session.refresh(endorsement)
         raise TransitionNotAllowed(endorsement.status, wanted)
+    if then is not None:
+        then(endorsement)  # in the same transaction as the change
     _audit(action, endorsement, actor_id=staff_id, **{"from": before, "to": wanted})
     db.session.commit()
     db.session.refresh(endorsement)
@@ -490,11 +494,47 @@ def _staff_transition(
 def verify_endorsement(endorsement_id: int, staff_id: int | None) -> Endorsement:
     """Staff checked the organization: the endorsement shows publicly (with consent). Commits.
 
-    Allowed from confirmed, or from rejected when staff change their mind.
+    Allowed from confirmed, or from rejected when staff change their mind. The contact
+    gets one email saying so, the first time it is verified (the caller wakes the sender).
     """
     return _staff_transition(
-        endorsement_id, staff_id, VERIFIABLE, "verified", "endorsement.verify", rejection_reason=None
+        endorsement_id,
+        staff_id,
+        VERIFIABLE,
+        "verified",
+        "endorsement.verify",
+        then=_queue_verified_notice_once,
+        rejection_reason=None,
     )
+
+
+def _queue_verified_notice_once(endorsement: Endorsement) -> None:
+    told = db.session.scalar(
+        db.select(AuditEntry.id)
+        .where(AuditEntry.action == "endorsement.verify", AuditEntry.subject == f"endorsement:{endorsement.id}")
+        .limit(1)
+    )
+    if told is None and endorsement.contact_email:
+        queue_verified_notice(endorsement)
+
+
+def queue_verified_notice(endorsement: Endorsement) -> None:
+    """Queue the email telling the contact the endorsement is verified: whether it shows
+    (as they agreed), where, and the link to withdraw it (the caller commits)."""
+    db.session.refresh(endorsement)
+    campaign = db.session.get(Campaign, endorsement.campaign_id)
+    locale = endorsement.language if endorsement.language in current_app.config["LANGUAGES"] else "en"
+    with force_locale(locale):
+        subject = _("Your organization’s endorsement is verified")
+        body = render_template(
+            "email/endorsement_verified.txt",
+            endorsement=endorsement,
+            campaign=campaign,
+            campaign_link=external_url("petitions.campaign", language=locale, slug=campaign.slug),
+            endorsers_link=external_url("endorsements.index", language=locale),
+            withdraw_link=external_url("endorsements.withdraw", language=locale, token=withdrawal_token(endorsement)),
+        )
+    mail.queue_mail(endorsement.contact_email, subject, body)
 
 
 def reject_endorsement(endorsement_id: int, staff_id: int | None, reason: str) -> Endorsement:

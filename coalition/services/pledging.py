@@ -24,7 +24,7 @@ from coalition import mail
 from coalition.extensions import db
 from coalition.models import Goal, Pledge, PledgeAction
 from coalition.models.types import utcnow
-from coalition.services import confirmations, counting, districts, mailbox_limit
+from coalition.services import confirmations, counting, districts, mailbox_limit, subscriptions
 from coalition.services.addresses import lookup_zip, normalize_email
 from coalition.services.names import name_problem
 
@@ -48,6 +48,8 @@ class Supporter:
     language: str = "en"
     #: Keyed hash of the client address (``addresses.hash_client_address``).
     client_hash: str | None = None
+    #: Ticked "keep me updated by email" (about this goal and the coalition's news).
+    wants_updates: bool = False
 
 
 @dataclass
@@ -144,6 +146,8 @@ def create_pending_pledges(
                 signature_id=signature_id,
                 actions=actions,
                 **place,
+                # A mailbox that unsubscribed is not signed up again by the tick alone.
+                **subscriptions.consent_values(supporter.wants_updates, email_normalized),
             )
             try:
                 # A savepoint, so that losing a race with the same mailbox's other
@@ -186,7 +190,14 @@ def make_pledge(
     # Every email a visitor causes counts against the one limit per mailbox.
     emailed = bool(result.to_confirm) and mailbox_limit.take_allowance(supporter.email, "pledge confirmation")
     if emailed:
-        confirmations.queue_confirmation_email(supporter.email, supporter.language, pledges=result.to_confirm)
+        opt_in = None
+        refused_tick = [p for p in result.created if supporter.wants_updates and not p.wants_updates]
+        if refused_tick:
+            # The tick of a mailbox that unsubscribed: the email offers to opt in again.
+            opt_in = subscriptions.unsubscribe_token("p", refused_tick[0].id, refused_tick[0].email_normalized)
+        confirmations.queue_confirmation_email(
+            supporter.email, supporter.language, pledges=result.to_confirm, opt_in_token=opt_in
+        )
         note_confirmation_sent(result.to_confirm)
     db.session.commit()
     if emailed:

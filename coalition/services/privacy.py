@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import delete, func, update
 
 from coalition.extensions import db
@@ -184,20 +185,52 @@ def campaigns_past_retention(months: int, now: datetime | None = None) -> list[C
     )
 
 
-def purge_personal_data(months: int, now: datetime | None = None, dry_run: bool = False) -> list[PurgedCampaign]:
+#: What a consent to updates keeps through the purge: the mailbox, and the language to write in.
+_MAILBOX_KEPT = ("email", "email_normalized", "wants_updates", "updates_consented_at")
+
+
+def purge_personal_data(
+    months: int, now: datetime | None = None, dry_run: bool = False, updates_months: int | None = None
+) -> list[PurgedCampaign]:
     """Anonymise the signatures of campaigns closed more than ``months`` months ago, keeping counts.
 
     Status, dates, source, county and state stay, so every count and figure is unchanged.
+    A confirmed signer who consented to updates keeps the mailbox (email and language,
+    nothing else) until ``updates_months`` after the close (default
+    ``UPDATES_RETENTION_MONTHS``), when the mailbox goes too.
     """
     now = now or utcnow()
+    if updates_months is None:
+        updates_months = int(current_app.config["UPDATES_RETENTION_MONTHS"])
+    mailbox_cutoff = months_before(now, max(months, updates_months))
     purged = []
+    values = {k: v for k, v in _SIGNATURE_ANONYMOUS.items() if k not in _KEPT_BY_PURGE}
     for campaign in campaigns_past_retention(months, now):
         conditions = (Signature.campaign_id == campaign.id, Signature.anonymized_at.is_(None))
+        ended = campaign.closed_at or campaign.closes_at
+        keeps_mailboxes = ended is not None and ended >= mailbox_cutoff
+        consenting = (Signature.status == "confirmed", Signature.wants_updates.is_(True))
         if dry_run:
             rows = _count(Signature, *conditions)
         else:
-            values = {k: v for k, v in _SIGNATURE_ANONYMOUS.items() if k not in _KEPT_BY_PURGE}
-            rows = db.session.execute(update(Signature).where(*conditions).values(**values, anonymized_at=now)).rowcount
+            rows = 0
+            if keeps_mailboxes:
+                kept = {k: v for k, v in values.items() if k not in _MAILBOX_KEPT}
+                rows += db.session.execute(
+                    update(Signature).where(*conditions, *consenting).values(**kept, anonymized_at=now)
+                ).rowcount
+            rows += db.session.execute(update(Signature).where(*conditions).values(**values, anonymized_at=now)).rowcount
+            # Mailboxes kept for updates whose time is up.
+            if not keeps_mailboxes:
+                db.session.execute(
+                    update(Signature)
+                    .where(
+                        Signature.campaign_id == campaign.id,
+                        Signature.anonymized_at.is_not(None),
+                        Signature.email_normalized.is_not(None),
+                    )
+                    .values(email=None, email_normalized=None, wants_updates=False, updates_consented_at=None)
+                )
             if rows:
                 audit_log.record(
                     "privacy.purge",

@@ -42,7 +42,7 @@ from coalition import mail
 from coalition.extensions import db, limiter
 from coalition.models import Campaign, Goal, Pledge, Signature
 from coalition.models.types import utcnow
-from coalition.services import addresses, confirmations, districts, mailbox_limit, pledging
+from coalition.services import addresses, confirmations, districts, mailbox_limit, pledging, subscriptions
 from coalition.services import campaigns as campaign_service
 from coalition.tokens import new_link_key
 from coalition.urls import external_url
@@ -129,8 +129,13 @@ def sign_petition(
         )
         if first_email:
             _use_mailbox_allowance(email_normalized)
+            # The tick of a mailbox that unsubscribed: the email offers to opt in again.
+            opt_in = None
+            if details.wants_updates and not values["wants_updates"]:
+                opt_in = subscriptions.unsubscribe_token("s", signature_id, email_normalized)
             confirmations.queue_signature_confirmation(
-                email, language, signature_id, values["link_key"], campaign, details.full_name, pledges
+                email, language, signature_id, values["link_key"], campaign, details.full_name, pledges,
+                opt_in_token=opt_in,
             )
             pledging.note_confirmation_sent(pledges)
         db.session.commit()
@@ -182,8 +187,8 @@ def _signature_values(
         "comment": details.comment or "",
         "show_publicly": details.show_publicly,
         "deliver_name": details.deliver_name,
-        "wants_updates": details.wants_updates,
-        "updates_consented_at": now if details.wants_updates else None,
+        # A mailbox that unsubscribed is not signed up again by the tick alone.
+        **subscriptions.consent_values(details.wants_updates, email_normalized),
         "language": language,
         "client_hash": client_hash,
         "created_at": now,

@@ -6,12 +6,19 @@ decides the transaction.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask import current_app
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+from coalition import mail
 from coalition.services.texts import _
+from coalition.tokens import TokenExpired, TokenInvalid, make_token, read_token
+from coalition.urls import external_url
 
 from coalition.extensions import db
 from coalition.models import StaffUser
@@ -146,15 +153,76 @@ def end_sessions(user: StaffUser) -> None:
     db.session.flush()
 
 
+def set_password(user: StaffUser, new_password: str) -> None:
+    """Give an account a new password and end every session it has (the change of
+    password and the reset by email both come here)."""
+    user.password_hash = hash_password(new_password)
+    end_sessions(user)
+
+
 def change_password(user: StaffUser, current_password: str, new_password: str) -> None:
     """Change one's own password after checking the current one; ends the other sessions."""
     try:
         password_hasher().verify(user.password_hash, current_password)
     except (VerificationError, InvalidHashError) as exc:
         raise StaffError(_("the current password is not correct")) from exc
-    user.password_hash = hash_password(new_password)
-    end_sessions(user)
+    set_password(user, new_password)
     audit_log.record("staff.password", actor_id=user.id, subject=f"staff:{user.id}")
+
+
+#: Password-reset links work for an hour, once.
+RESET_TOKEN_PURPOSE = "staff-password-reset"
+RESET_MAX_AGE_SECONDS = 3600
+
+
+def _reset_stamp(user: StaffUser) -> str:
+    # Changes with the password (and every session end), so a used link is worth nothing.
+    return hashlib.sha256(f"{user.password_hash}:{user.session_version}".encode()).hexdigest()[:20]
+
+
+def password_reset_token(user: StaffUser) -> str:
+    """The signed token of a password-reset link: this account, as its password is now."""
+    return make_token(RESET_TOKEN_PURPOSE, {"u": user.id, "v": _reset_stamp(user)})
+
+
+def request_password_reset(email: str, language: str = "en") -> bool:
+    """Queue a reset link if ``email`` is an active staff account's (the caller commits and
+    wakes the sender); whether one was queued. The visitor is told the same either way."""
+    user = find_by_email(email) if email else None
+    if user is None or not user.active:
+        return False
+    link = external_url("staff.reset_password", language=language, token=password_reset_token(user))
+    locale = language if language in current_app.config["LANGUAGES"] else "en"
+    with force_locale(locale):
+        subject = _("Reset your staff password")
+        body = render_template("email/staff_password_reset.txt", link=link, minutes=RESET_MAX_AGE_SECONDS // 60)
+    mail.queue_mail(user.email, subject, body)
+    audit_log.record("staff.password_reset_request", actor_id=None, subject=f"staff:{user.id}")
+    return True
+
+
+def account_for_reset(token: str) -> StaffUser:
+    """The active account a reset link is for; raises ``StaffError`` for a link that is
+    expired, used, altered, or for a disabled account."""
+    try:
+        payload = read_token(RESET_TOKEN_PURPOSE, token, RESET_MAX_AGE_SECONDS)
+    except TokenExpired as exc:
+        raise StaffError(_("this link has expired: ask for a new one")) from exc
+    except TokenInvalid as exc:
+        raise StaffError(_("this link is not valid: ask for a new one")) from exc
+    user = db.session.get(StaffUser, payload.get("u")) if isinstance(payload, dict) and isinstance(payload.get("u"), int) else None
+    if user is None or not user.active or not hmac.compare_digest(str(payload.get("v")), _reset_stamp(user)):
+        raise StaffError(_("this link was already used or is not valid: ask for a new one"))
+    return user
+
+
+def reset_password(token: str, new_password: str) -> StaffUser:
+    """Set a new password from a reset link: once, within the hour; every session of the
+    account ends."""
+    user = account_for_reset(token)
+    set_password(user, new_password)
+    audit_log.record("staff.password_reset", actor_id=user.id, subject=f"staff:{user.id}")
+    return user
 
 
 def _active_admins() -> int:

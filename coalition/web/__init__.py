@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from coalition.web import api, confirm, endorsements, health, petitions, pledges, public, staff
+from coalition.web import api, confirm, endorsements, health, petitions, pledges, public, staff, subscriptions
 
 
 def register_blueprints(app: Flask) -> None:
@@ -12,6 +12,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pledges.bp)
     app.register_blueprint(endorsements.bp)
     app.register_blueprint(confirm.bp)
+    app.register_blueprint(subscriptions.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(staff.bp)

@@ -66,6 +66,7 @@ def pledge(slug: str):
         country=None if form.zip_code.data else form.country.data,
         language=current_language(),
         client_hash=hash_client_address(request.remote_addr, current_app.config["SECRET_KEY"]),
+        wants_updates=bool(form.wants_updates.data),
     )
     pledging.make_pledge(goal, form.actions.data or [], supporter, message=form.message.data or "")
     return redirect(url_for("pledges.thanks", slug=goal.slug))

@@ -23,7 +23,7 @@ from coalition.web.caching import PRIVATE
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 #: Endpoints anyone may open.
-PUBLIC_ENDPOINTS = frozenset({"staff.login"})
+PUBLIC_ENDPOINTS = frozenset({"staff.login", "staff.forgot_password", "staff.reset_password"})
 #: Session key holding when the staff member last made a request (Unix seconds).
 LAST_SEEN_KEY = "staff_seen"
 
@@ -88,6 +88,8 @@ from coalition.web.staff import (  # noqa: E402,F401
     exports,
     legislature,
     moderation,
+    outcomes,
     paper,
     privacy,
+    updates,
 )

@@ -10,8 +10,18 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from coalition import mail
 from coalition.extensions import client_address_key, db, limiter
-from coalition.forms.staff import ChangePasswordForm, ConfirmForm, LoginForm, NewStaffForm, StaffRoleForm
+from coalition.forms.staff import (
+    ChangePasswordForm,
+    ConfirmForm,
+    LoginForm,
+    NewStaffForm,
+    PasswordResetForm,
+    PasswordResetRequestForm,
+    StaffRoleForm,
+)
+from coalition.i18n import current_language
 from coalition.services import staff as staff_service
 from coalition.web.staff import LAST_SEEN_KEY, admin_only, bp
 from coalition.urls import safe_next
@@ -105,6 +115,57 @@ def change_password():
             flash(_("Your password is changed. You were logged out everywhere else."), "success")
             return redirect(url_for("staff.dashboard"))
     return render_template("staff/password.html", form=form)
+
+
+
+
+def _reset_account_key() -> str:
+    return "staff-reset:" + _account_key().partition(":")[2]
+
+
+@bp.route("/password-reset", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["STAFF_PASSWORD_RESET_RATE_LIMIT_ADDRESS"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["STAFF_PASSWORD_RESET_RATE_LIMIT_ACCOUNT"],
+    key_func=_reset_account_key,
+    methods=["POST"],
+    scope="staff-password-reset-account",
+)
+def forgot_password():
+    """Ask for a reset link by email: the same answer whether or not the address is a staff account."""
+    form = PasswordResetRequestForm()
+    if form.validate_on_submit():
+        staff_service.request_password_reset(form.email.data or "", current_language())
+        db.session.commit()
+        mail.wake_sender()
+        return render_template("staff/password_reset_sent.html")
+    return render_template("staff/password_reset_request.html", form=form)
+
+
+
+
+@bp.route("/password-reset/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["STAFF_PASSWORD_RESET_RATE_LIMIT_ADDRESS"], methods=["POST"])
+def reset_password(token: str):
+    """Choose a new password from the emailed link (once, within the hour); every session ends."""
+    try:
+        staff_service.account_for_reset(token)
+    except staff_service.StaffError as exc:
+        return render_template("staff/password_reset_invalid.html", reason=str(exc)), 404
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            staff_service.reset_password(token, form.new_password.data)
+        except staff_service.StaffError as exc:
+            db.session.rollback()
+            return render_template("staff/password_reset_invalid.html", reason=str(exc)), 404
+        db.session.commit()
+        # Whoever was logged in here (or anywhere) must log in again, with the new password.
+        logout_user()
+        session.clear()
+        flash(_("Your password is changed, and every session of your account has ended. Log in with the new password."), "success")
+        return redirect(url_for("staff.login"))
+    return render_template("staff/password_reset.html", form=form)
 
 
 @bp.route("/accounts", methods=["GET", "POST"])
