@@ -9,7 +9,6 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from coalition import mail
-from coalition.errors import redisplay_form_on_csrf_error
 from coalition.extensions import db
 from coalition.forms.staff import ConfirmForm, SendUpdateForm, UpdateForm
 from coalition.models import Campaign, Goal, MailUpdate
@@ -185,4 +184,3 @@ def cancel_update(update_id: int):
     return redirect(url_for("staff.update", update_id=item.id))
 
 
-redisplay_form_on_csrf_error("staff.new_update")
