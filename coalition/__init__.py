@@ -6,7 +6,7 @@ import os
 
 from flask import Flask
 
-from coalition import auth, cli, database, errors, i18n, limits_storage, logs, security, templating
+from coalition import auth, cli, database, errors, i18n, limits_storage, logs, mail, security, templating
 from coalition import models  # noqa: F401  (registers every table on db.metadata)
 from coalition.config import load_config
 from coalition.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -31,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     database.init_app(app)
+    mail.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
     csrf.init_app(app)
     app.config["RATELIMIT_STORAGE_URI"] = limits_storage.storage_uri(app.config["RATELIMIT_STORAGE_URI"])

@@ -7,6 +7,10 @@ message before sending it, so several processes never send the same one twice.
 
 With ``MAIL_URL`` empty (development), messages are written as ``.eml`` files to
 ``OUTBOX_DIR`` instead of being sent.
+
+Nobody wakes the sender by hand: ``queue_mail`` marks the session, and a hook after
+its next successful commit wakes the sender (see ``init_app``). A rollback forgets the
+mark, so mail for work that was undone is never looked for.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from email.mime.text import MIMEText
 from email.utils import make_msgid
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask, current_app
-from sqlalchemy import delete, insert, or_, true, update
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import delete, event, insert, or_, true, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from coalition.database import write_intent
 from coalition.extensions import db
@@ -49,6 +54,7 @@ def queue_mail(to_address: str, subject: str, body_text: str) -> int:
     # One INSERT now rather than an object for the session to flush: signing queues one
     # message per signature.
     now = utcnow()
+    db.session.info[_MAIL_QUEUED] = True  # the hook after commit wakes the sender
     result = db.session.execute(
         _QUEUE,
         {
@@ -64,6 +70,8 @@ def queue_mail(to_address: str, subject: str, body_text: str) -> int:
 
 #: Built once; the values are the parameters.
 _QUEUE = insert(OutgoingMail.__table__)
+#: Key in ``Session.info``: this transaction queued mail.
+_MAIL_QUEUED = "coalition_mail_queued"
 
 
 #: UTF-8 bodies in quoted-printable: readable as plain text where most of it is ASCII.
@@ -355,13 +363,43 @@ _sender = _BackgroundSender()
 
 
 def wake_sender() -> None:
-    """Ask for queued mail to be sent now (call after the transaction that queued it commits).
+    """Ask for queued mail to be sent now (the hook after commit calls this).
 
     In the background by default, so a slow mail server never slows a page; inline
-    when ``MAIL_SEND_INLINE`` is set (tests, commands).
+    when ``MAIL_SEND_INLINE`` is set (tests, commands), in a fresh application context
+    and so a session of its own: the caller's session may be in the middle of its commit.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config.get("MAIL_SEND_INLINE"):
-        send_pending_mail()
+        # Flask-SQLAlchemy scopes sessions by application context.
+        with app.app_context():
+            try:
+                send_pending_mail()
+            except Exception:  # what was committed stays committed; the queue retries
+                log.exception("mail sender failed")
     else:
         _sender.wake(app)
+
+
+def _wake_after_commit(session: Session) -> None:
+    # The transaction that queued mail is committed: its messages can be claimed now.
+    # No SQL may be run on ``session`` here; ``wake_sender`` uses another session.
+    if session.info.pop(_MAIL_QUEUED, False) and has_app_context():
+        wake_sender()
+
+
+def _forget_after_end(session: Session, transaction: SessionTransaction) -> None:
+    # A rolled-back outer transaction queued nothing after all (a savepoint's end keeps the mark).
+    if transaction.parent is None:
+        session.info.pop(_MAIL_QUEUED, None)
+
+
+def init_app(app: Flask) -> None:
+    """Wake the mail sender after every commit that queued mail (once per process).
+
+    Listens on Flask-SQLAlchemy's session class, which every app's ``db.session`` uses.
+    """
+    session_class = db.session.session_factory.class_
+    if not event.contains(session_class, "after_commit", _wake_after_commit):
+        event.listen(session_class, "after_commit", _wake_after_commit)
+        event.listen(session_class, "after_transaction_end", _forget_after_end)

@@ -259,6 +259,7 @@ def test_concurrent_duplicate_submissions_give_one_row(app, make_campaign):
                 db.session.rollback()  # SQLite: hold no write lock while waiting for the others
                 barrier.wait()
                 results.append(signing.sign_petition(found, details).created)
+                db.session.commit()
             except Exception as exc:  # asserted below
                 errors.append(exc)
             finally:

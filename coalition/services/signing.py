@@ -102,13 +102,13 @@ def sign_petition(
     client_hash: str | None = None,
     pledge_goals: Sequence[Goal] = (),
 ) -> SignResult:
-    """Save a pending signature (or find this mailbox's existing one), queue its email; commits.
+    """Save a pending signature (or find this mailbox's existing one), queue its email.
 
     Raises ``CampaignNotSignable`` for a campaign that is not open, ``UnknownZipCode``
     for a ZIP code that is not known, ``addresses.InvalidEmail`` for a bad email.
     With ``pledge_goals``, the signer also pledges to support those goals (the ones the
     campaign advances): pending pledges are written beside the signature, and the one
-    confirmation email confirms them all. The caller wakes the mail sender after this returns.
+    confirmation email confirms them all. The caller commits.
     """
     if not campaign_service.is_signable(campaign):
         raise CampaignNotSignable(campaign.slug)
@@ -132,7 +132,6 @@ def sign_petition(
                 email, language, signature_id, campaign, details.full_name, pledges
             )
             pledging.note_confirmation_sent(pledges)
-        db.session.commit()
         return SignResult(signature_id=signature_id, created=True, email_queued=first_email)
 
     saved = _existing(campaign.id, email_normalized)
@@ -147,7 +146,6 @@ def sign_petition(
     elif saved.status == "confirmed":
         email_queued = _queue_already_signed(saved, email, language)
     # An invalidated signature stays so: staff decided, and the page says nothing more.
-    db.session.commit()
     return SignResult(signature_id=saved.id, created=False, email_queued=email_queued)
 
 
@@ -402,12 +400,11 @@ def public_signers(campaign_id: int, limit: int = PUBLIC_SIGNERS_SHOWN) -> list[
 
 
 def purge_unconfirmed(older_than: timedelta) -> int:
-    """Delete online signatures still pending after ``older_than``; return how many; commits."""
+    """Delete online signatures still pending after ``older_than``; return how many (the caller commits)."""
     cutoff = utcnow() - older_than
     removed = db.session.execute(
         delete(Signature)
         .where(Signature.status == "pending", Signature.source == "online", Signature.created_at < cutoff)
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
     return int(removed or 0)

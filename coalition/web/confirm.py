@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 from flask_wtf import FlaskForm
 
-from coalition.extensions import limiter
+from coalition.extensions import db, limiter
 from coalition.services import confirmations
 from coalition.tokens import TokenExpired, TokenInvalid
 
@@ -31,6 +31,7 @@ def confirm(token: str):
     form = ConfirmForm()
     if form.validate_on_submit():
         result = confirmations.confirm_submission(token)
+        db.session.commit()
         return render_template("confirm/done.html", submission=result.submission)
     if submission.all_confirmed:
         return render_template("confirm/done.html", submission=submission, already=True)

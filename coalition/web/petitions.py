@@ -21,9 +21,8 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from coalition import mail
 from coalition.errors import redisplay_form_on_csrf_error
-from coalition.extensions import limit_submissions, limiter
+from coalition.extensions import db, limit_submissions, limiter
 from coalition.forms.petitions import SignForm
 from coalition.i18n import current_language, localized
 from coalition.models import Campaign
@@ -143,7 +142,7 @@ def campaign(slug: str):
         return _render_campaign(campaign, form, too_fast=True)
 
     try:
-        result = signing.sign_petition(
+        signing.sign_petition(
             campaign,
             _details(form),
             language=current_language(),
@@ -158,8 +157,7 @@ def campaign(slug: str):
     except InvalidEmail:
         form.email.errors = [_("Please enter a real email address, like name@example.com.")]
         return _render_campaign(campaign, form)
-    if result.email_queued:
-        mail.wake_sender()
+    db.session.commit()
     # Post/redirect/get: reloading the thank-you page sends nothing again, and no
     # personal data travels in the address. New signers and duplicates see the same page.
     return redirect(url_for("petitions.thanks", slug=slug), code=303)
