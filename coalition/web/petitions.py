@@ -29,7 +29,7 @@ from coalition.models import Campaign
 from coalition.models.types import utcnow
 from coalition.services import campaigns as campaign_service
 from coalition.services import signing
-from coalition.services.addresses import InvalidEmail, hash_client_address
+from coalition.services.addresses import hash_client_address
 from coalition.web import endorsements as endorsement_views
 from coalition.web.page_cache import keep_pages, page_cache
 from coalition.urls import external_url
@@ -40,6 +40,14 @@ bp = Blueprint("petitions", __name__)
 _OUTBOX_NAME = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9]{8}-[0-9a-f]{8}\.eml$")
 #: How many outbox messages the development page lists.
 OUTBOX_SHOWN = 20
+#: What to say beside a field that signing refused (``signing.InvalidSignerDetails``).
+REFUSED_MESSAGES = {
+    "email": lambda: _("Please enter a real email address, like name@example.com."),
+    "zip_code": lambda: _(
+        "We do not know this ZIP code. Please check it, or leave it empty and give your "
+        "country if you live outside the US."
+    ),
+}
 
 
 def _public_campaign_or_404(slug: str) -> Campaign:
@@ -83,6 +91,9 @@ def _offer_pledges(form: SignForm, campaign: Campaign) -> None:
 def _render_campaign(campaign: Campaign, form: SignForm | None, status: int = 200, cache_key=None, **extra):
     """The campaign's page; with ``cache_key``, also kept for the next visitors (see page_cache)."""
     signable = campaign_service.is_signable(campaign)
+    if request.method == "POST" and not signable:
+        # A stale form or a crafted POST: say so plainly on the page itself.
+        form, status, extra["refused"] = None, 409, True
     section = endorsement_views.campaign_section(campaign)
     html = render_template(
         "petitions/campaign.html",
@@ -127,9 +138,6 @@ def campaign(slug: str):
         form.stamp()
         return _render_campaign(campaign, form, cache_key=cache_key)
 
-    if not campaign_service.is_signable(campaign):
-        # A stale form or a crafted POST: say so plainly on the page itself.
-        return _render_campaign(campaign, None, status=409, refused=True)
     if form.robot_reason() == "honeypot":
         # Look exactly like success, and save nothing.
         return redirect(url_for("petitions.thanks", slug=slug), code=303)
@@ -150,12 +158,10 @@ def campaign(slug: str):
             pledge_goals=[goal for goal in campaign.goals if goal.slug in (form.also_pledge.data or [])],
         )
     except signing.CampaignNotSignable:
-        return _render_campaign(campaign, None, status=409, refused=True)
-    except signing.UnknownZipCode:
-        form.zip_code.errors = [_("We do not know this ZIP code. Please check it.")]
-        return _render_campaign(campaign, form)
-    except InvalidEmail:
-        form.email.errors = [_("Please enter a real email address, like name@example.com.")]
+        return _render_campaign(campaign, None)  # the page says it takes no signatures (409)
+    except signing.InvalidSignerDetails as refused:
+        for name in refused.fields:
+            getattr(form, name).errors = [REFUSED_MESSAGES[name]()]
         return _render_campaign(campaign, form)
     db.session.commit()
     # Post/redirect/get: reloading the thank-you page sends nothing again, and no
