@@ -111,6 +111,21 @@ def test_both_refusals_of_signing_show_beside_their_fields_at_once(client, make_
     assert signatures() == []
 
 
+def test_signings_refusals_show_with_the_forms_own_errors_in_one_round(client, make_campaign):
+    campaign = make_campaign()
+    html = client.post(
+        f"/campaigns/{campaign.slug}", data=sign_data(full_name="", email="rosa@example", zip_code="00000")
+    ).get_data(as_text=True)
+    for name, message in (
+        ("full_name", "Please enter your name."),
+        ("email", "Please enter a real email address, like name@example.com."),
+        ("zip_code", "We do not know this ZIP code. Please check it"),
+    ):
+        errors = re.search(rf'<ul class="field-errors" id="{name}-error">(.*?)</ul>', html, re.S)
+        assert errors is not None and message in errors.group(1), name
+    assert signatures() == []
+
+
 def test_signing_a_closed_campaign_is_refused_by_the_service(make_campaign):
     campaign = make_campaign(status="closed", closed_at=utcnow() - timedelta(days=1))
     details = signing.SignerDetails(full_name="Rosa Martínez", email="rosa@example.org", zip_code="10027")

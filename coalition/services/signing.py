@@ -159,12 +159,21 @@ def sign_petition(
     return SignResult(signature_id=saved.id, created=False, email_queued=email_queued)
 
 
+def refused_fields(details: SignerDetails) -> frozenset[str]:
+    """The fields signing would refuse, writing nothing: for a form to show them beside its own errors."""
+    try:
+        _checked(details)
+    except InvalidSignerDetails as refused:
+        return refused.fields
+    return frozenset()
+
+
 def _checked(details: SignerDetails) -> tuple[str, addresses.Place | None]:
     """The email as it will be sent and the ZIP code's place, or ``InvalidSignerDetails``."""
     refused = set()
     email = ""
     try:
-        email = addresses.check_email(details.email)
+        email = addresses.check_email(details.email or "")
     except addresses.InvalidEmail:
         refused.add("email")
     place = addresses.lookup_zip(details.zip_code) if details.zip_code else None

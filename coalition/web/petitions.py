@@ -113,6 +113,14 @@ def _render_campaign(campaign: Campaign, form: SignForm | None, status: int = 20
     return html, status
 
 
+def _show_refusals(form: SignForm, fields: frozenset[str]) -> None:
+    """Put signing's message beside each refused field that has no message of its own yet."""
+    for name in fields:
+        field = getattr(form, name)
+        if not field.errors:
+            field.errors = [REFUSED_MESSAGES[name]()]
+
+
 def _details(form: SignForm) -> signing.SignerDetails:
     return signing.SignerDetails(
         full_name=form.full_name.data,
@@ -142,6 +150,8 @@ def campaign(slug: str):
         # Look exactly like success, and save nothing.
         return redirect(url_for("petitions.thanks", slug=slug), code=303)
     if not form.validate_on_submit():
+        # Signing's own refusals too, so every mistake shows at once (where the field parsed).
+        _show_refusals(form, signing.refused_fields(_details(form)))
         # Shown with 200: after a failed CSRF check, errors.py re-runs this view and
         # turns a 200 into the 400 of a re-displayed form.
         return _render_campaign(campaign, form)
@@ -160,8 +170,7 @@ def campaign(slug: str):
     except signing.CampaignNotSignable:
         return _render_campaign(campaign, None)  # the page says it takes no signatures (409)
     except signing.InvalidSignerDetails as refused:
-        for name in refused.fields:
-            getattr(form, name).errors = [REFUSED_MESSAGES[name]()]
+        _show_refusals(form, refused.fields)
         return _render_campaign(campaign, form)
     db.session.commit()
     # Post/redirect/get: reloading the thank-you page sends nothing again, and no
