@@ -35,6 +35,7 @@ def load_content_command(path: str | None, overwrite: bool) -> None:
     try:
         with write_intent():
             report = content_service.load_content(path, overwrite=overwrite)
+            db.session.commit()
     except content_service.ContentFileError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(
@@ -52,6 +53,7 @@ def seed_demo_command() -> None:
         raise click.ClickException("Load the coalition's content first: flask --app app load-content")
     with write_intent():
         added = demo_service.seed_demo()
+        db.session.commit()
     if added:
         click.echo(f"Added {len(added)} demo campaigns: {', '.join(c.slug for c in added)}.")
     else:
@@ -68,6 +70,7 @@ def setup_if_empty_command() -> None:
         if db.session.execute(db.select(Campaign.id).limit(1)).first() is None:
             added = demo_service.seed_demo()
             click.echo(f"Added {len(added)} demo campaigns.")
+        db.session.commit()
 
 
 @click.command("send-pending-mail")
@@ -172,6 +175,7 @@ def purge_unconfirmed_command(days: int | None) -> None:
     with write_intent():
         removed = signing_service.purge_unconfirmed(timedelta(days=days))
         removed_pledges = pledging.purge_unconfirmed(timedelta(days=days))
+        db.session.commit()
     click.echo(
         f"Deleted {removed} unconfirmed signature(s) and {removed_pledges} unconfirmed pledge(s) "
         f"older than {days} day(s)."

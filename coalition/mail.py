@@ -7,6 +7,10 @@ message before sending it, so several processes never send the same one twice.
 
 With ``MAIL_URL`` empty (development), messages are written as ``.eml`` files to
 ``OUTBOX_DIR`` instead of being sent.
+
+Nobody wakes the sender by hand: ``queue_mail`` marks the session, and a hook after
+its next successful commit wakes the sender (see ``init_app``). A rollback forgets the
+mark, so mail for work that was undone is never looked for.
 """
 
 from __future__ import annotations
@@ -25,10 +29,11 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask, current_app
-from sqlalchemy import delete, insert, or_, true, update
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import delete, event, insert, or_, true, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, SessionTransaction
 
 from coalition.database import write_intent
 from coalition.extensions import db
@@ -65,6 +70,7 @@ def queue_mail(
     1 marks bulk mail, sent after every message of priority 0 and at the bulk rate.
     """
     now = utcnow()
+    db.session.info[_MAIL_QUEUED] = True  # the hook after commit wakes the sender
     result = db.session.execute(
         insert(OutgoingMail.__table__),
         {
@@ -88,11 +94,16 @@ def queue_many(messages: list[dict]) -> None:
     if not messages:
         return
     now = utcnow()
+    db.session.info[_MAIL_QUEUED] = True  # the hook after commit wakes the sender
     defaults = {"body_html": None, "list_unsubscribe": None, "priority": 0, "update_id": None}
     db.session.execute(
         insert(OutgoingMail.__table__),
         [{**defaults, **message, "created_at": now, "next_attempt_at": now} for message in messages],
     )
+
+
+#: Key in ``Session.info``: this transaction queued mail.
+_MAIL_QUEUED = "coalition_mail_queued"
 
 
 def _build_message(row, sender: str) -> EmailMessage:
@@ -479,10 +490,6 @@ IDLE_SECONDS = 60.0
 BACKGROUND_TASKS = "coalition.mail_tasks"
 
 
-def init_app(app: Flask, background_tasks: list[Callable[[], bool]]) -> None:
-    """Give the app's senders their other work: callables that each do one step and commit
-    (queueing the next batch of an update) and say whether more is left."""
-    app.extensions[BACKGROUND_TASKS] = list(background_tasks)
 
 
 def run_pass(should_stop: Callable[[], bool] = lambda: False) -> float:
@@ -579,14 +586,48 @@ def stop_sender(timeout: float | None = None) -> bool:
 
 
 def wake_sender() -> None:
-    """Ask for queued mail to be sent now (call after the transaction that queued it commits).
+    """Ask for queued mail to be sent now (the hook after commit calls this).
 
     In the background by default, so a slow mail server never slows a page; inline
-    when ``MAIL_SEND_INLINE`` is set (tests, commands): then only due mail is sent,
-    and updates are queued by a sender's pass (``run_pass``), never by the request.
+    when ``MAIL_SEND_INLINE`` is set (tests, commands), in a fresh application context
+    and so a session of its own (the caller's session may be in the middle of its commit):
+    then only due mail is sent, and updates are queued by a sender's pass (``run_pass``),
+    never by the request.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config.get("MAIL_SEND_INLINE"):
-        send_pending_mail()
+        # Flask-SQLAlchemy scopes sessions by application context.
+        with app.app_context():
+            try:
+                send_pending_mail()
+            except Exception:  # what was committed stays committed; the queue retries
+                log.exception("mail sender failed")
     else:
         _sender.wake(app)
+
+
+def _wake_after_commit(session: Session) -> None:
+    # The transaction that queued mail is committed: its messages can be claimed now.
+    # No SQL may be run on ``session`` here; ``wake_sender`` uses another session.
+    if session.info.pop(_MAIL_QUEUED, False) and has_app_context():
+        wake_sender()
+
+
+def _forget_after_end(session: Session, transaction: SessionTransaction) -> None:
+    # A rolled-back outer transaction queued nothing after all (a savepoint's end keeps the mark).
+    if transaction.parent is None:
+        session.info.pop(_MAIL_QUEUED, None)
+
+
+def init_app(app: Flask, background_tasks: list[Callable[[], bool]] = ()) -> None:
+    """Wake the mail sender after every commit that queued mail (once per process), and give
+    the app's senders their other work: callables that each do one step and commit
+    (queueing the next batch of an update) and say whether more is left.
+
+    Listens on Flask-SQLAlchemy's session class, which every app's ``db.session`` uses.
+    """
+    app.extensions[BACKGROUND_TASKS] = list(background_tasks)
+    session_class = db.session.session_factory.class_
+    if not event.contains(session_class, "after_commit", _wake_after_commit):
+        event.listen(session_class, "after_commit", _wake_after_commit)
+        event.listen(session_class, "after_transaction_end", _forget_after_end)

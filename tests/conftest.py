@@ -211,6 +211,7 @@ def runner(app):
 def content(app):
     """The coalition's content, loaded from its real file."""
     content_service.load_content(app.config["CONTENT_FILE"])
+    _db.session.commit()
     return content_service
 
 

@@ -64,3 +64,21 @@ def test_production_refusal_is_one_clear_line_from_the_command_line(tmp_path):
 def test_unknown_environment_name_is_refused(make_config):
     with pytest.raises(ConfigurationError, match="COALITION_ENV"):
         create_app(make_config(ENV="staging"))
+
+
+def test_services_and_mail_never_import_the_web_layer():
+    """Services, mail and links are shared by views and commands: none may reach into ``coalition.web``."""
+    import ast
+    import pathlib
+
+    package = pathlib.Path(__file__).resolve().parent.parent / "coalition"
+    modules = [*sorted((package / "services").glob("*.py")), package / "mail.py", package / "urls.py"]
+    offenders = []
+    for path in modules:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            if any(name == "coalition.web" or name.startswith("coalition.web.") for name in names):
+                offenders.append(path.name)
+    assert len(modules) > 10 and offenders == []

@@ -52,6 +52,7 @@ def csrf_app(app_factory):
         from coalition.services import content as content_service
 
         content_service.load_content(app.config["CONTENT_FILE"])
+        db.session.commit()
         campaign = campaign_service.create_campaign(
             slug="open-campaign", title="Open campaign", summary="s", body="b", target=10,
             status="open", goal_slugs=[GOAL],
@@ -59,7 +60,7 @@ def csrf_app(app_factory):
         db.session.commit()
         signing.sign_petition(campaign, signing.SignerDetails(full_name="Ana Ruiz", email="ana@example.org",
                                                              zip_code="10027"))
-        mail.wake_sender()
+        db.session.commit()
         endorsing.submit_endorsement(campaign, endorsing.EndorsementDetails(
             organization_name="Org", website="https://org.example.org", org_type="advocacy-group",
             locality="Kings County", contact_name="Lee", contact_role="Director",

@@ -269,6 +269,7 @@ def test_a_form_sent_too_fast_comes_back_with_what_was_typed(app_factory):
     app = app_factory(FORM_MIN_FILL_SECONDS=3)
     with app.app_context():
         content_service.load_content(app.config["CONTENT_FILE"])
+        db.session.commit()
         campaign_service.create_campaign(slug="c", title="C", summary="S", target=10, status="open")
         db.session.commit()
         client = app.test_client()
@@ -291,6 +292,7 @@ def test_endorsing_is_rate_limited_per_client_address(app_factory):
     app = app_factory(RATELIMIT_ENABLED=True, ENDORSE_RATE_LIMIT="2 per hour")
     with app.app_context():
         content_service.load_content(app.config["CONTENT_FILE"])
+        db.session.commit()
         campaign_service.create_campaign(slug="c", title="C", summary="S", target=10, status="open")
         db.session.commit()
         client = app.test_client()
@@ -309,6 +311,7 @@ def test_with_csrf_protection_on_endorsing_needs_no_token_and_no_cookie(app_fact
         from coalition.services import content as content_service
 
         content_service.load_content(app.config["CONTENT_FILE"])
+        db.session.commit()
         campaign_service.create_campaign(slug="c", title="C", summary="S", target=10, status="open")
         db.session.commit()
         client = app.test_client()
@@ -355,6 +358,7 @@ def test_whole_life_cycle_submitted_confirmed_verified_rejected_withdrawn(
 
     # Verified by staff: shown on the campaign's endorse page, in the partial and on /endorsements.
     endorsing.verify_endorsement(endorsement.id, staff_id)
+    db.session.commit()
     endorsement = _endorsements()[0]
     assert (endorsement.status, endorsement.reviewed_by_id) == ("verified", staff_id)
     assert endorsing.endorsements_awaiting_review() == []
@@ -372,6 +376,7 @@ def test_whole_life_cycle_submitted_confirmed_verified_rejected_withdrawn(
 
     # Staff edit what shows.
     endorsing.edit_endorsement_display(endorsement.id, staff_id, "WIPP", "Edited statement.")
+    db.session.commit()
     assert [(e.name, e.statement) for e in endorsing.public_endorsements(campaign.id)] == [
         ("WIPP", "Edited statement.")
     ]
@@ -379,10 +384,12 @@ def test_whole_life_cycle_submitted_confirmed_verified_rejected_withdrawn(
 
     # Rejected (staff changed their mind): gone from the public pages; then verified again.
     endorsing.reject_endorsement(endorsement.id, staff_id, "Could not reach the organization.")
+    db.session.commit()
     assert _endorsements()[0].rejection_reason == "Could not reach the organization."
     assert endorsing.public_endorsements(campaign.id) == []
     assert "WIPP" not in client.get("/endorsements").get_data(as_text=True)
     endorsing.verify_endorsement(endorsement.id, staff_id)
+    db.session.commit()
     assert _endorsements()[0].rejection_reason is None
     assert len(endorsing.public_endorsements(campaign.id)) == 1
 
@@ -569,9 +576,10 @@ def test_a_second_submission_replaces_an_unconfirmed_one_and_old_links_stop_work
 
 def test_unconfirmed_resubmissions_are_capped(mail_app, smtp_server, make_campaign):
     campaign = make_campaign()
-    outcomes = [
-        endorsing.submit_endorsement(campaign, _details()) for _ in range(endorsing.MAX_SUBMISSIONS + 2)
-    ]
+    outcomes = []
+    for _ in range(endorsing.MAX_SUBMISSIONS + 2):
+        outcomes.append(endorsing.submit_endorsement(campaign, _details()))
+        db.session.commit()
     assert [o.emailed for o in outcomes] == [True] * endorsing.MAX_SUBMISSIONS + [False, False]
     assert len(smtp_server.messages) == endorsing.MAX_SUBMISSIONS
 
@@ -594,6 +602,7 @@ def test_a_withdrawn_endorsement_may_be_submitted_again(app, make_campaign):
 def test_links_have_their_own_purposes_and_lifetimes(client, make_campaign, monkeypatch):
     campaign = make_campaign()
     endorsement = endorsing.submit_endorsement(campaign, _details()).endorsement
+    db.session.commit()
     confirm_token = endorsing.confirmation_token(endorsement)
     withdraw_token = endorsing.withdrawal_token(endorsement)
     # A token for one purpose is refused for the other, and a supporter's link is not an endorsement's.
@@ -626,6 +635,7 @@ def test_the_confirmation_email_names_the_organization_and_never_the_address_in_
 ):
     campaign = make_campaign(title="Fund alternatives")
     endorsing.submit_endorsement(campaign, _details())
+    db.session.commit()
     [message] = smtp_server.messages
     body = message.get_content()
     assert "Hello Tamar," in body

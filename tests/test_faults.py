@@ -460,6 +460,7 @@ def test_a_full_disk_gives_a_clear_page_and_no_partial_rows(app_factory, tiny_di
     app = app_factory(DATABASE_URL="sqlite:///" + str(tiny_disk / "site.sqlite"))
     with app.app_context():
         content_service.load_content(app.config["CONTENT_FILE"])
+        db.session.commit()
         campaign_service.create_campaign(
             slug="full-disk", title="Full disk", summary="s", body="b", target=10, status="open",
             goal_slugs=["alternatives-to-incarceration"],

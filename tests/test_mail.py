@@ -2,10 +2,21 @@
 
 from datetime import timedelta
 
+import pytest
+
 from coalition import mail
+from coalition.services import audit_log
 from coalition.extensions import db
 from coalition.models import OutgoingMail
 from coalition.models.types import utcnow
+
+_wake_sender = mail.wake_sender
+
+
+@pytest.fixture(autouse=True)
+def sender_run_by_hand(monkeypatch):
+    """These tests run the sender themselves: the hook after commit must not run it first."""
+    monkeypatch.setattr(mail, "wake_sender", lambda: None)
 
 
 def test_queued_mail_is_delivered_over_smtp_and_removed(mail_app, smtp_server):
@@ -203,11 +214,11 @@ def test_the_background_sender_gathers_a_rush_into_one_batch(app_factory, smtp_s
 
     app = app_factory(MAIL_URL=smtp_server.url, MAIL_SEND_INLINE=False, MAIL_SENDER_GATHER_SECONDS=0.5)
     monkeypatch.setattr(mail, "_sender", mail.BackgroundSender())  # a thread of this app's own
+    monkeypatch.setattr(mail, "wake_sender", _wake_sender)  # woken by the hook after commit
     with app.app_context():
         for n in range(3):  # three signers, 0.1 s apart, within the gathering moment
             mail.queue_mail(f"rush{n}@example.org", "Please confirm", "Click the link.")
-            db.session.commit()
-            mail.wake_sender()
+            db.session.commit()  # the hook after commit wakes the sender
             time.sleep(0.1)
         deadline = time.monotonic() + 10
         while len(smtp_server.messages) < 3 and time.monotonic() < deadline:
@@ -218,3 +229,32 @@ def test_the_background_sender_gathers_a_rush_into_one_batch(app_factory, smtp_s
         assert len(set(smtp_server.peers)) == 1  # one batch, over one connection
         db.session.expire_all()
         assert db.session.scalar(db.select(db.func.count(OutgoingMail.id))) == 0
+
+
+def test_a_commit_that_queued_mail_sends_it_and_only_that_commit_wakes_the_sender(mail_app, smtp_server, monkeypatch):
+    wakes = []
+
+    def counted_wake():
+        wakes.append(1)
+        _wake_sender()
+
+    monkeypatch.setattr(mail, "wake_sender", counted_wake)
+    mail.queue_mail("rosa@example.org", "Please confirm", "Click the link.")
+    assert smtp_server.messages == []  # nothing before the commit
+    db.session.commit()
+    assert [m["To"] for m in smtp_server.messages] == ["rosa@example.org"]  # inline, in its own session
+    assert db.session.scalar(db.select(db.func.count(OutgoingMail.id))) == 0
+    assert wakes == [1]
+    db.session.commit()  # nothing queued since
+    assert wakes == [1]
+
+
+def test_mail_queued_and_rolled_back_wakes_nothing(mail_app, smtp_server, monkeypatch):
+    wakes = []
+    monkeypatch.setattr(mail, "wake_sender", lambda: wakes.append(1))
+    mail.queue_mail("rosa@example.org", "Please confirm", "Click the link.")
+    db.session.rollback()
+    audit_log.record("test.nothing-queued", actor_id=None, subject="test", details={})
+    db.session.commit()  # a later commit of other work does not wake the sender for the undone mail
+    assert wakes == []
+    assert db.session.scalar(db.select(db.func.count(OutgoingMail.id))) == 0

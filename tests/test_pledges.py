@@ -255,6 +255,7 @@ def test_a_form_sent_too_fast_comes_back_with_what_was_typed(app_factory):
     app = app_factory(FORM_MIN_FILL_SECONDS=3)
     with app.app_context():
         content_service.load_content(app.config["CONTENT_FILE"])
+        db.session.commit()
         client = app.test_client()
         response = client.post(
             f"/goals/{GOAL}/pledge", data=_pledge_data(form_started=_form_time(seconds_ago=0))
@@ -280,6 +281,7 @@ def test_pledging_is_rate_limited_per_client_address(app_factory):
     app = app_factory(RATELIMIT_ENABLED=True, PLEDGE_RATE_LIMIT="2 per hour")
     with app.app_context():
         content_service.load_content(app.config["CONTENT_FILE"])
+        db.session.commit()
         client = app.test_client()
         for n in range(2):
             assert (
@@ -300,6 +302,7 @@ def test_with_csrf_protection_on_pledging_needs_no_token_and_no_cookie(app_facto
     app = app_factory(WTF_CSRF_ENABLED=True)
     with app.app_context():
         content_service.load_content(app.config["CONTENT_FILE"])
+        db.session.commit()
         client = app.test_client()
         response = client.post(f"/goals/{GOAL}/pledge", data=_pledge_data(), headers={"Sec-Fetch-Site": "same-origin"})
         assert response.status_code == 302
@@ -386,8 +389,7 @@ def test_combined_sign_and_pledge_submission_is_confirmed_by_one_email(mail_app,
         "rosa@example.org", "en", signatures=[signature], pledges=result.to_confirm
     )
     pledging.note_confirmation_sent(result.to_confirm)
-    db.session.commit()
-    mail.wake_sender()
+    db.session.commit()  # the hook after commit sends it (inline in the tests)
 
     [message] = smtp_server.messages
     body = message.get_content()

@@ -23,6 +23,7 @@ def pg_app(app_factory, postgres_target):
         from coalition.services.content import load_content
 
         load_content(app.config["CONTENT_FILE"])
+        db.session.commit()
         from datetime import timedelta
 
         from coalition.models.types import utcnow
@@ -61,6 +62,7 @@ def test_fifty_concurrent_submissions_of_one_email_give_one_signature(pg_app):
             # The same mailbox, written fifty ways.
             email = f"Rosa.Martinez+{n}@Gmail.com" if n % 2 else "rosamartinez@gmail.com"
             signing.sign_petition(campaign, SignerDetails(full_name="Rosa Martínez", email=email, zip_code="10027"))
+            db.session.commit()
             db.session.remove()
 
     errors = _run_threads(50, sign)
@@ -77,6 +79,7 @@ def test_concurrent_confirmations_leave_the_count_exact(pg_app):
         for n in range(40):
             result = signing.sign_petition(campaign, SignerDetails(full_name=f"Person {n}", email=f"p{n}@example.org", zip_code="10027"))
             tokens.append(confirmations.confirmation_token([result.signature]))
+        db.session.commit()
         campaign_id = campaign.id
         db.session.remove()
 
@@ -84,6 +87,7 @@ def test_concurrent_confirmations_leave_the_count_exact(pg_app):
         with pg_app.app_context(), write_intent():
             # Every link used twice at once: each signature still counts once.
             confirmations.confirm_submission(tokens[n // 2])
+            db.session.commit()
             db.session.remove()
 
     errors = _run_threads(80, lambda n: confirm(n % 80))
@@ -105,6 +109,7 @@ def test_signing_different_campaigns_does_not_queue_on_one_row(pg_app):
             campaign = db.session.get(Campaign, ids[slug])
             result = signing.sign_petition(campaign, SignerDetails(full_name="A B", email=f"{slug}@example.org", zip_code="10027"))
             tokens[slug] = confirmations.confirmation_token([result.signature])
+        db.session.commit()
         db.session.remove()
 
     holding = threading.Event()
@@ -129,6 +134,7 @@ def test_signing_different_campaigns_does_not_queue_on_one_row(pg_app):
             db.session.execute(sa.text("SET lock_timeout = '2s'"))
             result = confirmations.confirm_submission(tokens["second"])  # would time out if it waited
             assert result.signatures_confirmed == 1
+            db.session.commit()
             assert counting.signature_counts([ids["second"]])[ids["second"]] == 1
             db.session.remove()
     finally:

@@ -179,3 +179,24 @@ def test_the_memory_storage_sweeps_expired_counters_once_a_second_not_after_ever
     storage.incr("short-lived", expiry=0.01)
     storage.timer.join(timeout=5)
     assert "short-lived" not in storage.expirations
+
+
+def test_the_method_of_limits_the_memory_storage_replaces_is_still_there_and_called():
+    """``limits_storage`` replaces a private method of ``limits``' MemoryStorage (checked on
+    5.8.0, the newest release: it still sweeps every counter 10 ms after each hit). If a
+    release renames it, changes its signature or stops calling it, this fails: look again."""
+    import inspect
+
+    from limits.storage import MemoryStorage
+
+    from coalition.limits_storage import SweepingMemoryStorage
+
+    schedule = MemoryStorage.__dict__.get("_MemoryStorage__schedule_expiry")
+    sweep = MemoryStorage.__dict__.get("_MemoryStorage__expire_events")
+    assert schedule is not None and sweep is not None
+    ours = SweepingMemoryStorage.__dict__["_MemoryStorage__schedule_expiry"]
+    assert inspect.signature(schedule) == inspect.signature(ours)
+    assert list(inspect.signature(sweep).parameters) == ["self"]
+    for name in ("incr", "decr", "acquire_entry"):
+        assert "self.__schedule_expiry()" in inspect.getsource(getattr(MemoryStorage, name))
+    assert "threading.Timer(0.01, self.__expire_events)" in inspect.getsource(schedule)

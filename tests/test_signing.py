@@ -89,6 +89,51 @@ def test_what_was_typed_is_kept_when_a_field_is_wrong(client, make_campaign):
     assert re.search(r'<input checked[^>]*id="show_publicly"|<input[^>]*id="show_publicly"[^>]*checked', html)
 
 
+def test_signing_itself_refuses_a_bad_email_and_an_unknown_zip_code(make_campaign):
+    """The rule lives in the service, so commands and imports that skip the form are held to it."""
+    campaign = make_campaign()
+    details = signing.SignerDetails(full_name="Rosa Martínez", email="rosa@example", zip_code="00000")
+    with pytest.raises(signing.InvalidSignerDetails) as refused:
+        signing.sign_petition(campaign, details)
+    assert refused.value.fields == {"email", "zip_code"}
+    assert signatures() == [] and db.session.scalars(db.select(OutgoingMail)).all() == []
+
+
+def test_both_refusals_of_signing_show_beside_their_fields_at_once(client, make_campaign):
+    campaign = make_campaign()
+    html = client.post(
+        f"/campaigns/{campaign.slug}", data=sign_data(email="rosa@example", zip_code="00000")
+    ).get_data(as_text=True)
+    email_errors = re.search(r'<ul class="field-errors" id="email-error">(.*?)</ul>', html, re.S).group(1)
+    zip_errors = re.search(r'<ul class="field-errors" id="zip_code-error">(.*?)</ul>', html, re.S).group(1)
+    assert "Please enter a real email address, like name@example.com." in email_errors
+    assert "We do not know this ZIP code. Please check it" in zip_errors
+    assert signatures() == []
+
+
+def test_signings_refusals_show_with_the_forms_own_errors_in_one_round(client, make_campaign):
+    campaign = make_campaign()
+    html = client.post(
+        f"/campaigns/{campaign.slug}", data=sign_data(full_name="", email="rosa@example", zip_code="00000")
+    ).get_data(as_text=True)
+    for name, message in (
+        ("full_name", "Please enter your name."),
+        ("email", "Please enter a real email address, like name@example.com."),
+        ("zip_code", "We do not know this ZIP code. Please check it"),
+    ):
+        errors = re.search(rf'<ul class="field-errors" id="{name}-error">(.*?)</ul>', html, re.S)
+        assert errors is not None and message in errors.group(1), name
+    assert signatures() == []
+
+
+def test_signing_a_closed_campaign_is_refused_by_the_service(make_campaign):
+    campaign = make_campaign(status="closed", closed_at=utcnow() - timedelta(days=1))
+    details = signing.SignerDetails(full_name="Rosa Martínez", email="rosa@example.org", zip_code="10027")
+    with pytest.raises(signing.CampaignNotSignable):
+        signing.sign_petition(campaign, details)
+    assert signatures() == []
+
+
 def test_a_us_name_as_country_still_needs_a_zip_code(client, make_campaign):
     campaign = make_campaign()
     html = client.post(f"/campaigns/{campaign.slug}", data=sign_data(zip_code="", country="USA")).get_data(
@@ -259,6 +304,7 @@ def test_concurrent_duplicate_submissions_give_one_row(app, make_campaign):
                 db.session.rollback()  # SQLite: hold no write lock while waiting for the others
                 barrier.wait()
                 results.append(signing.sign_petition(found, details).created)
+                db.session.commit()
             except Exception as exc:  # asserted below
                 errors.append(exc)
             finally:

@@ -90,6 +90,37 @@ def test_erasure_removes_the_email_everywhere_and_keeps_counts_consistent(
     assert entry.details["signatures_anonymised"] == 1 and entry.details["signatures_deleted"] == 1
 
 
+def test_erasing_a_supporter_with_a_pending_pledge_deletes_the_pledge_and_its_signature(
+    app, staff_client, make_campaign
+):
+    from tests.public_forms import sign_data
+
+    from coalition.services import confirmations, counting
+
+    campaign = make_campaign()
+    goal = campaign.goals[0]
+    data = sign_data(email="rosa@example.org")
+    data["also_pledge"] = [goal.slug]
+    assert app.test_client().post(f"/campaigns/{campaign.slug}", data=data).status_code == 303
+    db.session.expire_all()
+    signature = db.session.scalar(db.select(Signature))
+    pledge = db.session.scalar(db.select(Pledge))
+    assert (signature.status, pledge.status, pledge.signature_id) == ("pending", "pending", signature.id)
+    token = confirmations.confirmation_token([signature.id], [pledge.id])
+
+    done = staff_client.post(
+        "/staff/privacy", data={"email": "Rosa@Example.org", "action": "erase"}, follow_redirects=True
+    )
+    assert "Erased: 2 records" in done.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalars(db.select(Pledge)).all() == []
+    assert db.session.scalars(db.select(Signature)).all() == []
+    assert counting.pledge_counts([goal.id]).get(goal.id, 0) == 0
+    # The emailed link confirms nothing any more.
+    gone = app.test_client().get(f"/confirm/{token}")
+    assert gone.status_code == 404
+
+
 def test_erasure_explains_a_bad_email_and_an_unknown_one(staff_client):
     bad = staff_client.post("/staff/privacy", data={"email": "not an email", "action": "preview"})
     assert "That is not a valid email address." in bad.get_data(as_text=True)

@@ -1,4 +1,9 @@
-"""The sign form: every field checked on the server, with a clear message beside it."""
+"""The sign form: it parses each field (present, not too long, the right shape).
+
+Whether the email is real and the ZIP code known is the signing service's rule
+(``coalition.services.signing``), the same for the web, commands and paper imports;
+the view puts its refusals beside the fields.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +16,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from coalition.forms.antispam import AntiSpamMixin, PublicForm
+from coalition.services.addresses import ZIP_CODE_SHAPE, normalize_zip_code
 from coalition.services.names import name_problem
-from coalition.services.addresses import (
-    ZIP_CODE_SHAPE,
-    InvalidEmail,
-    Place,
-    check_email,
-    lookup_zip,
-    normalize_zip_code,
-)
 
 #: Longest comment a signer may leave.
 COMMENT_MAX_LENGTH = 500
@@ -146,28 +144,18 @@ class SignForm(AntiSpamMixin, PublicForm):
         option_widget=CheckboxInput(),
     )
 
-    #: The place of the ZIP code, once validated.
-    place: Place | None = None
-
     def validate_full_name(self, field) -> None:
         """A name, not an address or a link (robots put those here)."""
         if field.data and ("@" in field.data or _LINK.search(field.data)):
             raise ValidationError(_l("Please give just your name here."))
 
     def validate_email(self, field) -> None:
-        """A real-looking address (no DNS look-up: the confirmation email proves the rest)."""
-        if not field.data:
-            return
-        if _has_control_characters(field.data, allow_newlines=False):
+        """No invisible characters (whether the address is real, signing decides)."""
+        if field.data and _has_control_characters(field.data, allow_newlines=False):
             raise ValidationError(_l("Please remove the invisible control characters from this field."))
-        try:
-            check_email(field.data)
-        except InvalidEmail as exc:
-            raise ValidationError(_l("Please enter a real email address, like name@example.com.")) from exc
 
     def validate_zip_code(self, field) -> None:
-        """A known US ZIP code, or none for a signer abroad who gives a country."""
-        self.place = None
+        """A ZIP code's shape, or none for a signer abroad who gives a country (signing looks it up)."""
         if not field.data:
             country = (self.country.data or "").strip().lower()
             if not country:
@@ -181,12 +169,6 @@ class SignForm(AntiSpamMixin, PublicForm):
         field.data = normalize_zip_code(field.data)
         if not ZIP_CODE_SHAPE.fullmatch(field.data):
             raise ValidationError(_l("Please enter a 5-digit ZIP code, like 10027."))
-        self.place = lookup_zip(field.data)
-        if self.place is None:
-            raise ValidationError(
-                _l("We do not know this ZIP code. Please check it, or leave it empty and give your "
-                   "country if you live outside the US.")
-            )
 
     def validate_comment(self, field) -> None:
         """Plain text: line breaks and tabs are fine, other control characters are not."""

@@ -114,7 +114,7 @@ def load_submission(token: str) -> Submission:
 
 
 def confirm_submission(token: str) -> ConfirmationResult:
-    """Confirm every pending record the token covers and count each once; commits."""
+    """Confirm every pending record the token covers and count each once (the caller commits)."""
     submission = load_submission(token)
     result = ConfirmationResult(submission=submission)
     now = utcnow()
@@ -136,7 +136,6 @@ def confirm_submission(token: str) -> ConfirmationResult:
         if changed:
             counting.add_to_pledge_count(pledge.goal_id, 1)
             result.pledges_confirmed += 1
-    db.session.commit()
     for record in (*submission.signatures, *submission.pledges):
         db.session.refresh(record)
     return result
@@ -149,7 +148,7 @@ def queue_confirmation_email(
     pledges: list[Pledge] = (),
     opt_in_token: str | None = None,
 ) -> None:
-    """Queue the one email that confirms these records (the caller commits, then wakes the sender).
+    """Queue the one email that confirms these records (the caller commits).
 
     Written in the language the supporter used on the site.
     """

@@ -72,7 +72,7 @@ def load_content(path: str | Path, overwrite: bool = False) -> LoadReport:
     """Load the content file: add what is missing; with ``overwrite``, replace changed text.
 
     Without ``overwrite``, text staff edited on the site is left alone. Loading the
-    same file twice changes nothing.
+    same file twice changes nothing. The caller commits.
     """
     data = read_content_file(path)
     report = LoadReport()
@@ -126,7 +126,7 @@ def load_content(path: str | Path, overwrite: bool = False) -> LoadReport:
                 "label_es": action_item.get("label_es", ""),
             }
             _assign(action, values, overwrite, report, f"action {item['slug']}/{action_item['key']}")
-    db.session.commit()
+    db.session.flush()
     return report
 
 

@@ -59,7 +59,7 @@ DEMO_PLACES = [
 
 
 def seed_demo(rng: random.Random | None = None) -> list[Campaign]:
-    """Add the demo campaigns (once) with demo signatures, pledges and endorsements; return the campaigns added."""
+    """Add the demo campaigns (once) with demo signatures, pledges and endorsements; return the campaigns added (the caller commits)."""
     rng = rng or random.Random(2026)
     now = utcnow()
     added = []
@@ -106,7 +106,7 @@ def seed_demo(rng: random.Random | None = None) -> list[Campaign]:
     if added:
         _seed_pledges(rng, now)
         _seed_endorsements(added[0], now)
-    db.session.commit()
+    db.session.flush()
     return added
 
 

@@ -303,12 +303,13 @@ def _contact_values(details: EndorsementDetails, address: str, normalized: str) 
 
 
 def submit_endorsement(campaign: Campaign, details: EndorsementDetails) -> SubmitOutcome:
-    """Take an endorsement: pending ("submitted") until the contact confirms by email; commits.
+    """Take an endorsement: pending ("submitted") until the contact confirms by email.
 
     A second submission for the same organization and campaign replaces one that is
     unconfirmed or withdrawn (a few times at most) and sends a new link; one that is
     confirmed, verified or rejected is left alone and nothing is sent. The visitor
-    is told the same either way.
+    is told the same either way. The caller commits (a new organization record is kept
+    even when nothing else changed).
     """
     if not accepts_endorsements(campaign):
         raise EndorsementError("the campaign does not take endorsements now")
@@ -338,7 +339,6 @@ def submit_endorsement(campaign: Campaign, details: EndorsementDetails) -> Submi
             endorsement.status not in ("submitted", "withdrawn")
             or _submissions_so_far(endorsement.id) >= MAX_SUBMISSIONS
         ):
-            db.session.commit()  # keeps a new organization record; nothing else changed
             return SubmitOutcome(endorsement=endorsement, emailed=False, stored=False)
         for name, value in values.items():
             setattr(endorsement, name, value)
@@ -355,9 +355,6 @@ def submit_endorsement(campaign: Campaign, details: EndorsementDetails) -> Submi
     emailed = mailbox_limit.take_allowance(address, "endorsement confirmation")
     if emailed:
         queue_endorsement_email(endorsement)
-    db.session.commit()
-    if emailed:
-        mail.wake_sender()
     return SubmitOutcome(endorsement=endorsement, emailed=emailed, stored=True)
 
 
@@ -427,7 +424,7 @@ def endorsement_from_token(purpose: str, token: str) -> Endorsement:
 
 
 def confirm_endorsement(token: str) -> tuple[Endorsement, bool]:
-    """Confirm the submission the link names; returns it and whether this changed it. Commits."""
+    """Confirm the submission the link names; returns it and whether this changed it (the caller commits)."""
     endorsement = endorsement_from_token(CONFIRM_PURPOSE, token)
     changed = db.session.execute(
         update(Endorsement)
@@ -436,13 +433,12 @@ def confirm_endorsement(token: str) -> tuple[Endorsement, bool]:
     ).rowcount
     if changed:
         _audit("endorsement.confirm", endorsement)
-    db.session.commit()
     db.session.refresh(endorsement)
     return endorsement, bool(changed)
 
 
 def withdraw_endorsement(token: str) -> tuple[Endorsement, bool]:
-    """Withdraw the endorsement the link names; it no longer shows anywhere. Commits."""
+    """Withdraw the endorsement the link names; it no longer shows anywhere (the caller commits)."""
     endorsement = endorsement_from_token(WITHDRAW_PURPOSE, token)
     before = endorsement.status
     changed = db.session.execute(
@@ -452,7 +448,6 @@ def withdraw_endorsement(token: str) -> tuple[Endorsement, bool]:
     ).rowcount
     if changed:
         _audit("endorsement.withdraw", endorsement, **{"from": before})
-    db.session.commit()
     db.session.refresh(endorsement)
     return endorsement, bool(changed)
 
@@ -479,20 +474,18 @@ def _staff_transition(
         .where(Endorsement.id == endorsement_id, Endorsement.status.in_(allowed_from))
         .values(status=wanted, reviewed_at=utcnow(), reviewed_by_id=staff_id, **values)
     ).rowcount
-    if not changed:
-        db.session.rollback()
+    if not changed:  # nothing written: the caller rolls back or not, the same
         db.session.refresh(endorsement)
         raise TransitionNotAllowed(endorsement.status, wanted)
     if then is not None:
         then(endorsement)  # in the same transaction as the change
     _audit(action, endorsement, actor_id=staff_id, **{"from": before, "to": wanted})
-    db.session.commit()
     db.session.refresh(endorsement)
     return endorsement
 
 
 def verify_endorsement(endorsement_id: int, staff_id: int | None) -> Endorsement:
-    """Staff checked the organization: the endorsement shows publicly (with consent). Commits.
+    """Staff checked the organization: the endorsement shows publicly (with consent).
 
     Allowed from confirmed, or from rejected when staff change their mind. The contact
     gets one email saying so, the first time it is verified (the caller wakes the sender).
@@ -538,7 +531,7 @@ def queue_verified_notice(endorsement: Endorsement) -> None:
 
 
 def reject_endorsement(endorsement_id: int, staff_id: int | None, reason: str) -> Endorsement:
-    """Staff reject a confirmed or verified endorsement, saying why (never shown publicly). Commits."""
+    """Staff reject a confirmed or verified endorsement, saying why (never shown publicly)."""
     reason = (reason or "").strip()
     if not reason:
         raise EndorsementError("a rejection needs a reason")
@@ -552,7 +545,7 @@ def reject_endorsement(endorsement_id: int, staff_id: int | None, reason: str) -
 def edit_endorsement_display(
     endorsement_id: int, staff_id: int | None, display_name: str, display_statement: str
 ) -> Endorsement:
-    """Set the name and statement the public sees (the submitted ones are kept). Commits.
+    """Set the name and statement the public sees (the submitted ones are kept).
 
     Not for a withdrawn endorsement: the organization has taken it back.
     """
@@ -575,7 +568,7 @@ def edit_endorsement_display(
     endorsement.display_name = display_name
     endorsement.display_statement = display_statement
     _audit("endorsement.edit_display", endorsement, actor_id=staff_id, fields=fields)
-    db.session.commit()
+    db.session.flush()
     return endorsement
 
 

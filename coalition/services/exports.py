@@ -1,11 +1,13 @@
 """CSV exports of signatories, pledges and endorsements.
 
-Exports are streamed: one query, read ``CHUNK_ROWS`` rows at a time (a server-side
-cursor on PostgreSQL) as plain column tuples with timestamps already formatted by the
-database, so no ORM object piles up in the session and memory stays flat whatever the size. The CSV is UTF-8 with a byte-order mark
-(Excel then reads accented names correctly), quoted as RFC 4180 says, lines ending
-in CRLF, and every cell that a spreadsheet would read as a formula is neutralised.
-Each export is written to the audit log: who, what, which filters, how many rows.
+One way for all three: each export is a list of (header, column) pairs; its rows come
+from one query read through a server-side cursor ``CHUNK_ROWS`` at a time (plain column
+tuples, timestamps already formatted by the database, so nothing is parsed in Python and
+memory stays flat), and every cell goes through ``neutralize`` into Python's ``csv``
+writer. The CSV is UTF-8 with a byte-order mark (Excel then reads accented names
+correctly), quoted as RFC 4180 says, lines ending in CRLF, and every cell that a
+spreadsheet would read as a formula is neutralised. Each export is written to the audit
+log: who, what, which filters, how many rows.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import Boolean, Integer, String, case, func, literal_column, type_coerce, update
+from sqlalchemy import String, func, type_coerce, update
 
 from coalition.database import write_intent
 from coalition.extensions import db
@@ -95,73 +97,18 @@ def _timestamp(column):
     Formatting in SQL skips parsing a datetime object per cell in Python, which
     dominated the time of large exports.
     """
-    if _postgres():
+    if db.engine.dialect.name == "postgresql":
         return type_coerce(func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24:MI:SS"), String)
     # SQLite keeps UTC times as "YYYY-MM-DD HH:MM:SS.ffffff" text.
     return type_coerce(func.substr(type_coerce(column, String), 1, 19), String)
 
 
-class Code:
-    """A column holding a code from a fixed set (a status, a language), which the database
-    or the app constrains: its cells need neither formula neutralising nor CSV quoting."""
+class PerChunk:
+    """A cell the SELECT does not give (a pledge's actions): ``lookup(ids)`` returns each
+    row's value by the export's id, one query per chunk of rows."""
 
-    def __init__(self, column) -> None:
-        self.column = column
-
-
-def _postgres() -> bool:
-    return db.engine.dialect.name == "postgresql"
-
-
-def _cell(item, *, quoted: bool, empty_as_null: bool = False):
-    """The column as its CSV cell's final text, computed by the database.
-
-    Timestamps are formatted, booleans become yes/no, text a spreadsheet would read as a
-    formula gets a leading ``'`` (as ``neutralize`` does in Python), and, if ``quoted``
-    (SQLite's whole lines; PostgreSQL's COPY quotes by itself), text holding a quote,
-    comma or line break is quoted as RFC 4180 says. All of it in SQL, so that no Python
-    code runs per cell: that is what kept large exports far behind the database's own
-    CSV output. With ``empty_as_null`` (for PostgreSQL's COPY,
-    which quotes an empty string to tell it from NULL) empty text becomes NULL.
-    """
-    if isinstance(item, Code):
-        return type_coerce(item.column, String)
-    column = item
-    if isinstance(column.type, UTCDateTime):
-        return _timestamp(column)
-    if isinstance(column.type, Boolean):
-        return type_coerce(case((column.is_(True), "yes"), (column.is_(False), "no"), else_=None), String)
-    if isinstance(column.type, Integer):
-        return column
-    text = type_coerce(column, String)
-    # The first character's code: ascii() on PostgreSQL (any code point, despite its
-    # name), unicode() on SQLite; one call, where substr() would build a string.
-    first = (func.ascii if _postgres() else func.unicode)(text)
-    # The constants are written into the SQL rather than bound: SQLite then compares
-    # with them directly, measurably faster over millions of cells.
-    codes = [literal_column(str(ord(start))) for start in FORMULA_STARTS]
-    neutralized = case((first.in_(codes), _sql_text("'") + text), else_=text)
-    if empty_as_null:
-        return type_coerce(func.nullif(neutralized, _sql_text("")), String)
-    if not quoted:
-        return type_coerce(neutralized, String)
-    # The quote test looks at the column itself: a leading ' never needs quoting.
-    needs_quotes = text.op("GLOB")(_sql_text('*[",\r\n]*'))
-    quote = _sql_text('"')
-    return type_coerce(
-        case((needs_quotes, quote + func.replace(neutralized, quote, _sql_text('""')) + quote), else_=neutralized),
-        String,
-    )
-
-
-def _sql_text(value: str):
-    """A constant string written into the SQL (ours, never a visitor's: quoted here)."""
-    return literal_column("'" + value.replace("'", "''") + "'", String)
-
-
-def _line(items):
-    """One CSV line (without its line break) built by the database from the columns' cells."""
-    return type_coerce(func.format(",".join(["%s"] * len(items)), *[_cell(item, quoted=True) for item in items]), String)
+    def __init__(self, lookup: Callable[[list[int]], dict[int, str]]) -> None:
+        self.lookup = lookup
 
 
 def _day_start(day: date) -> datetime:
@@ -170,22 +117,22 @@ def _day_start(day: date) -> datetime:
 
 @dataclass
 class Export:
-    """One export: its header, its rows in chunks, and what the audit log says of it."""
+    """One export: its (header, column) pairs, its rows in chunks, what the audit log says of it."""
 
     kind: str
     subject: str
     filename: str
-    header: list[str]
     filters: ExportFilters
     #: The SELECT of the rows (its FROM, joins and filters; its columns are replaced).
     statement: object
     id_column: object
-    #: The CSV's columns, in order: model columns, or ``Code(column)``.
-    columns: list
-    #: For an export with a cell the SQL does not give (pledges' actions): turns a chunk of
-    #: rows (the id, then the cells) into CSV rows with a second query. None: each row's
-    #: whole CSV line comes from the database.
-    shape: Callable[[list], list[list]] | None = None
+    #: The CSV's columns, in order: (header, model column or ``PerChunk``).
+    columns: list[tuple[str, object]]
+
+    @property
+    def header(self) -> list[str]:
+        """The CSV's first line."""
+        return [name for name, _column in self.columns]
 
     def count(self) -> int:
         """How many rows the export will have."""
@@ -194,65 +141,40 @@ class Export:
 
     def blocks(self) -> Iterator[tuple[str, int]]:
         """The CSV rows as blocks of text (each ending with a line break), with how many
-        rows each holds, in id order, from one streamed query: it never re-scans what it
-        has passed, and memory stays flat.
-
-        The database builds the rows' text: on PostgreSQL, ``COPY … TO STDOUT (FORMAT
-        csv)`` of the cells; on SQLite, one query of whole CSV lines. With ``shape``, the
-        cells go through Python's CSV writer instead.
-        """
-        if self.shape:
-            yield from self._written_blocks()
-        elif _postgres():
-            yield from self._copied_blocks()
-        else:
-            statement = self.statement.with_only_columns(_line(self.columns)).order_by(self.id_column)
-            result = db.session.connection().execution_options(yield_per=CHUNK_ROWS).execute(statement)
-            for lines in result.scalars().partitions():
-                yield "\r\n".join(lines) + "\r\n", len(lines)
-
-    def _written_blocks(self) -> Iterator[tuple[str, int]]:
-        columns = [self.id_column, *(_cell(item, quoted=False) for item in self.columns)]
-        statement = self.statement.with_only_columns(*columns).order_by(self.id_column)
-        # Core, not the ORM: plain rows, no ORM bookkeeping.
+        rows each holds, in id order, from one query through a server-side cursor."""
+        selected = [
+            _timestamp(column) if isinstance(column.type, UTCDateTime) else column
+            for _name, column in self.columns
+            if not isinstance(column, PerChunk)
+        ]
+        per_chunk = [(place, column) for place, (_name, column) in enumerate(self.columns) if isinstance(column, PerChunk)]
+        if per_chunk:  # their lookups need each row's id: it comes first, and is dropped
+            selected.insert(0, self.id_column)
+        statement = self.statement.with_only_columns(*selected).order_by(self.id_column)
+        # Core, not the ORM: plain rows, no ORM bookkeeping; yield_per streams them.
         result = db.session.connection().execution_options(yield_per=CHUNK_ROWS).execute(statement)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         for rows in result.partitions():
             buffer.seek(0)
             buffer.truncate()
-            writer.writerows(self.shape(rows))
+            if per_chunk:
+                rows = _with_looked_up(rows, per_chunk)
+            writer.writerows(map(neutralize, row) for row in rows)
             yield buffer.getvalue(), len(rows)
 
-    def _copied_blocks(self) -> Iterator[tuple[str, int]]:
-        columns = [_cell(item, quoted=False, empty_as_null=True) for item in self.columns]
-        statement = self.statement.with_only_columns(*columns).order_by(self.id_column)
-        connection = db.session.connection()
-        compiled = statement.compile(dialect=connection.dialect)
-        copy_sql = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)"
-        rows: list = []
-        with connection.connection.dbapi_connection.cursor() as cursor:
-            with cursor.copy(copy_sql, compiled.params) as copy:
-                for row in copy:  # one row at a time, as the server sends them
-                    rows.append(row)
-                    if len(rows) == CHUNK_ROWS:
-                        yield _crlf_lines(b"".join(rows)), len(rows)
-                        rows = []
-        if rows:
-            yield _crlf_lines(b"".join(rows)), len(rows)
 
-
-def _crlf_lines(data: bytes) -> str:
-    """COPY's CSV rows (whole rows, ending in LF) with CRLF line ends, as text.
-
-    A line feed inside a quoted cell stays as it is: between two quote characters the
-    text alternates outside and inside quotes (an escaped quote, ``""``, toggles twice).
-    """
-    if b'"' not in data:
-        return data.replace(b"\n", b"\r\n").decode("utf-8")
-    parts = data.split(b'"')
-    parts[::2] = [part.replace(b"\n", b"\r\n") for part in parts[::2]]
-    return b'"'.join(parts).decode("utf-8")
+def _with_looked_up(rows: list, per_chunk: list[tuple[int, PerChunk]]) -> list[list]:
+    """The rows (id first, then dropped) with each ``PerChunk`` cell put in its place."""
+    ids = [row[0] for row in rows]
+    found = [(place, column.lookup(ids)) for place, column in per_chunk]
+    filled = []
+    for row in rows:
+        values = list(row[1:])
+        for place, values_by_id in found:
+            values.insert(place, values_by_id[row[0]])
+        filled.append(values)
+    return filled
 
 
 def _apply_common(stmt, created_column, status_column, filters: ExportFilters):
@@ -265,68 +187,45 @@ def _apply_common(stmt, created_column, status_column, filters: ExportFilters):
     return stmt
 
 
-SIGNATURE_HEADER = [
-    "campaign",
-    "signature_id",
-    "status",
-    "source",
-    "full_name",
-    "email",
-    "zip_code",
-    "city",
-    "county",
-    "state",
-    "country",
-    "wants_updates",
-    "updates_consented_at",
-    "show_publicly",
-    "comment",
-    "language",
-    "signed_at",
-    "confirmed_at",
-    "paper_source",
-    "invalidated_at",
-    "invalidation_reason",
-    "senate_district",
-    "assembly_district",
-]
-
-
 def _district_number(column):
-    """The district's number from its OCD id, in SQL (``.../sldu:12`` -> ``12``; digits, never a formula)."""
+    """The district's number from its OCD id, in SQL (``.../sldu:12`` -> ``12``)."""
     prefixes = districts.OCD_PREFIX
-    return func.replace(func.replace(column, _sql_text(prefixes["upper"]), ""), _sql_text(prefixes["lower"]), "")
+    return func.replace(func.replace(column, prefixes["upper"], ""), prefixes["lower"], "")
+
+
+#: The signatories' CSV: (header, column), in order.
+SIGNATURE_COLUMNS = [
+    ("campaign", Campaign.slug),
+    ("signature_id", Signature.id),
+    ("status", Signature.status),
+    ("source", Signature.source),
+    ("full_name", Signature.full_name),
+    ("email", Signature.email),
+    ("zip_code", Signature.zip_code),
+    ("city", Signature.city),
+    ("county", Signature.county),
+    ("state", Signature.state),
+    ("country", Signature.country),
+    ("wants_updates", Signature.wants_updates),
+    ("updates_consented_at", Signature.updates_consented_at),
+    ("show_publicly", Signature.show_publicly),
+    ("comment", Signature.comment),
+    ("language", Signature.language),
+    ("signed_at", Signature.created_at),
+    ("confirmed_at", Signature.confirmed_at),
+    ("paper_source", Signature.paper_source),
+    ("invalidated_at", Signature.invalidated_at),
+    ("invalidation_reason", Signature.invalidation_reason),
+    ("senate_district", _district_number(Signature.senate_district)),
+    ("assembly_district", _district_number(Signature.assembly_district)),
+]
+SIGNATURE_HEADER = [name for name, _column in SIGNATURE_COLUMNS]
 
 
 def signatures_export(campaign: Campaign | None, filters: ExportFilters) -> Export:
     """Signatories of one campaign, or of every campaign when ``campaign`` is None."""
     if filters.status not in SIGNATURE_STATUSES:
         raise ValueError("unknown status")
-    columns = [
-        Campaign.slug,
-        Signature.id,
-        Code(Signature.status),
-        Code(Signature.source),
-        Signature.full_name,
-        Signature.email,
-        Signature.zip_code,
-        Signature.city,
-        Signature.county,
-        Signature.state,
-        Signature.country,
-        Signature.wants_updates,
-        Signature.updates_consented_at,
-        Signature.show_publicly,
-        Signature.comment,
-        Code(Signature.language),
-        Signature.created_at,
-        Signature.confirmed_at,
-        Signature.paper_source,
-        Signature.invalidated_at,
-        Signature.invalidation_reason,
-        Code(_district_number(Signature.senate_district)),
-        Code(_district_number(Signature.assembly_district)),
-    ]
     stmt = db.select(Signature.id).join(Campaign, Campaign.id == Signature.campaign_id)
     if campaign is not None:
         stmt = stmt.where(Signature.campaign_id == campaign.id)
@@ -342,74 +241,53 @@ def signatures_export(campaign: Campaign | None, filters: ExportFilters) -> Expo
         kind="signatures",
         subject=f"campaign:{campaign.id}" if campaign else "campaign:all",
         filename=f"signatures-{slug}-{date.today().isoformat()}.csv",
-        header=SIGNATURE_HEADER,
         filters=filters,
         statement=stmt,
         id_column=Signature.id,
-        columns=columns,
+        columns=SIGNATURE_COLUMNS,
     )
 
 
-PLEDGE_HEADER = [
-    "goal",
-    "pledge_id",
-    "status",
-    "full_name",
-    "email",
-    "zip_code",
-    "city",
-    "county",
-    "state",
-    "country",
-    "actions",
-    "message",
-    "language",
-    "pledged_at",
-    "confirmed_at",
-    "with_signature_id",
-]
-
-
-def _pledge_rows(rows: list) -> list[list]:
-    ids = [row[0] for row in rows]
-    actions: dict[int, list[str]] = {pledge_id: [] for pledge_id in ids}
+def _pledge_actions(pledge_ids: list[int]) -> dict[int, str]:
+    """Each pledge's chosen actions, as "key; key" in the goal's order."""
+    actions: dict[int, list[str]] = {pledge_id: [] for pledge_id in pledge_ids}
     choices = db.session.execute(
         db.select(pledge_action_choices.c.pledge_id, PledgeAction.key)
         .join(PledgeAction, PledgeAction.id == pledge_action_choices.c.action_id)
-        .where(pledge_action_choices.c.pledge_id.in_(ids))
+        .where(pledge_action_choices.c.pledge_id.in_(pledge_ids))
         .order_by(PledgeAction.position)
     )
     for pledge_id, key in choices:
         actions[pledge_id].append(key)
-    shaped = []
-    for row in rows:
-        values = list(row[1:])
-        values.insert(10, neutralize("; ".join(actions[row[0]])))
-        shaped.append(values)
-    return shaped
+    return {pledge_id: "; ".join(keys) for pledge_id, keys in actions.items()}
+
+
+#: The pledges' CSV: (header, column), in order.
+PLEDGE_COLUMNS = [
+    ("goal", Goal.slug),
+    ("pledge_id", Pledge.id),
+    ("status", Pledge.status),
+    ("full_name", Pledge.full_name),
+    ("email", Pledge.email),
+    ("zip_code", Pledge.zip_code),
+    ("city", Pledge.city),
+    ("county", Pledge.county),
+    ("state", Pledge.state),
+    ("country", Pledge.country),
+    ("actions", PerChunk(_pledge_actions)),
+    ("message", Pledge.message),
+    ("language", Pledge.language),
+    ("pledged_at", Pledge.created_at),
+    ("confirmed_at", Pledge.confirmed_at),
+    ("with_signature_id", Pledge.signature_id),
+]
+PLEDGE_HEADER = [name for name, _column in PLEDGE_COLUMNS]
 
 
 def pledges_export(goal: Goal | None, filters: ExportFilters) -> Export:
     """Pledges for one goal, or for every goal when ``goal`` is None."""
     if filters.status not in PLEDGE_STATUSES:
         raise ValueError("unknown status")
-    columns = [
-        Goal.slug,
-        Pledge.id,
-        Code(Pledge.status),
-        Pledge.full_name,
-        Pledge.email,
-        Pledge.zip_code,
-        Pledge.city,
-        Pledge.county,
-        Pledge.state,
-        Pledge.country,
-        Pledge.message,
-        Code(Pledge.language),
-        Pledge.created_at,
-        Pledge.confirmed_at,
-        Pledge.signature_id,
-    ]
     stmt = db.select(Pledge.id).join(Goal, Goal.id == Pledge.goal_id)
     if goal is not None:
         stmt = stmt.where(Pledge.goal_id == goal.id)
@@ -421,65 +299,43 @@ def pledges_export(goal: Goal | None, filters: ExportFilters) -> Export:
         kind="pledges",
         subject=f"goal:{goal.id}" if goal else "goal:all",
         filename=f"pledges-{slug}-{date.today().isoformat()}.csv",
-        header=PLEDGE_HEADER,
         filters=filters,
         statement=stmt,
         id_column=Pledge.id,
-        columns=columns,
-        shape=_pledge_rows,
+        columns=PLEDGE_COLUMNS,
     )
 
 
-ENDORSEMENT_HEADER = [
-    "campaign",
-    "endorsement_id",
-    "status",
-    "organization",
-    "organization_domain",
-    "organization_website",
-    "organization_type",
-    "organization_locality",
-    "contact_name",
-    "contact_role",
-    "contact_email",
-    "contact_phone",
-    "statement",
-    "public_consent",
-    "display_name",
-    "display_statement",
-    "submitted_at",
-    "confirmed_at",
-    "reviewed_at",
-    "rejection_reason",
+#: The endorsements' CSV: (header, column), in order.
+ENDORSEMENT_COLUMNS = [
+    ("campaign", Campaign.slug),
+    ("endorsement_id", Endorsement.id),
+    ("status", Endorsement.status),
+    ("organization", Organization.name),
+    ("organization_domain", Organization.domain),
+    ("organization_website", Organization.website),
+    ("organization_type", Organization.org_type),
+    ("organization_locality", Organization.locality),
+    ("contact_name", Endorsement.contact_name),
+    ("contact_role", Endorsement.contact_role),
+    ("contact_email", Endorsement.contact_email),
+    ("contact_phone", Endorsement.contact_phone),
+    ("statement", Endorsement.statement),
+    ("public_consent", Endorsement.public_consent),
+    ("display_name", Endorsement.display_name),
+    ("display_statement", Endorsement.display_statement),
+    ("submitted_at", Endorsement.submitted_at),
+    ("confirmed_at", Endorsement.confirmed_at),
+    ("reviewed_at", Endorsement.reviewed_at),
+    ("rejection_reason", Endorsement.rejection_reason),
 ]
+ENDORSEMENT_HEADER = [name for name, _column in ENDORSEMENT_COLUMNS]
 
 
 def endorsements_export(campaign: Campaign | None, filters: ExportFilters) -> Export:
     """Endorsements of one campaign, or of every campaign when ``campaign`` is None."""
     if filters.status not in ENDORSEMENT_STATUSES:
         raise ValueError("unknown status")
-    columns = [
-        Campaign.slug,
-        Endorsement.id,
-        Code(Endorsement.status),
-        Organization.name,
-        Organization.domain,
-        Organization.website,
-        Organization.org_type,
-        Organization.locality,
-        Endorsement.contact_name,
-        Endorsement.contact_role,
-        Endorsement.contact_email,
-        Endorsement.contact_phone,
-        Endorsement.statement,
-        Endorsement.public_consent,
-        Endorsement.display_name,
-        Endorsement.display_statement,
-        Endorsement.submitted_at,
-        Endorsement.confirmed_at,
-        Endorsement.reviewed_at,
-        Endorsement.rejection_reason,
-    ]
     stmt = (
         db.select(Endorsement.id)
         .join(Campaign, Campaign.id == Endorsement.campaign_id)
@@ -493,11 +349,10 @@ def endorsements_export(campaign: Campaign | None, filters: ExportFilters) -> Ex
         kind="endorsements",
         subject=f"campaign:{campaign.id}" if campaign else "campaign:all",
         filename=f"endorsements-{slug}-{date.today().isoformat()}.csv",
-        header=ENDORSEMENT_HEADER,
         filters=filters,
         statement=stmt,
         id_column=Endorsement.id,
-        columns=columns,
+        columns=ENDORSEMENT_COLUMNS,
     )
 
 

@@ -9,7 +9,6 @@ The limit store holds a keyed hash of the mailbox, never the address.
 
 from __future__ import annotations
 
-import functools
 import logging
 
 from flask import current_app
@@ -23,14 +22,10 @@ log = logging.getLogger(__name__)
 #: The limiter's namespace for these counters.
 SCOPE = "confirmation-email"
 
-# Parsed once per setting, not on every email.
-_parsed_limits = functools.lru_cache(maxsize=8)(parse_many)
-
-
 def _limits():
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return []
-    return _parsed_limits(current_app.config["CONFIRMATION_EMAIL_RATE_LIMIT"])
+    return parse_many(current_app.config["CONFIRMATION_EMAIL_RATE_LIMIT"])
 
 
 def _key(email_normalized: str) -> str:

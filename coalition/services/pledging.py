@@ -20,7 +20,6 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from coalition import mail
 from coalition.extensions import db
 from coalition.models import Goal, Pledge, PledgeAction
 from coalition.models.types import utcnow
@@ -180,7 +179,7 @@ def note_confirmation_sent(pledges: Sequence[Pledge]) -> None:
 def make_pledge(
     goal: Goal, action_keys: Sequence[str], supporter: Supporter, message: str = ""
 ) -> PendingPledges:
-    """Pledge for one goal: write it pending, queue its confirmation email, commit, send.
+    """Pledge for one goal: write it pending and queue its confirmation email (the caller commits).
 
     A duplicate (same goal and mailbox) writes nothing and only re-sends a pending
     pledge's confirmation, a few times at most; the caller shows the same thank-you
@@ -199,19 +198,15 @@ def make_pledge(
             supporter.email, supporter.language, pledges=result.to_confirm, opt_in_token=opt_in
         )
         note_confirmation_sent(result.to_confirm)
-    db.session.commit()
-    if emailed:
-        mail.wake_sender()
     return result
 
 
 def purge_unconfirmed(older_than: timedelta) -> int:
-    """Delete pledges still pending after ``older_than``; return how many; commits."""
+    """Delete pledges still pending after ``older_than``; return how many (the caller commits)."""
     cutoff = utcnow() - older_than
     removed = db.session.execute(
         delete(Pledge)
         .where(Pledge.status == "pending", Pledge.created_at < cutoff)
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
     return int(removed or 0)

@@ -75,6 +75,7 @@ def confirm(token: str):
     form = ConfirmForm()
     if form.validate_on_submit():
         result = confirmations.confirm_submission(token)
+        db.session.commit()
         return _done(token, result.submission)
     if submission.all_confirmed:
         return _done(token, submission, already=True)

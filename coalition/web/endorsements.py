@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from coalition.extensions import limit_submissions, limiter
+from coalition.extensions import db, limit_submissions, limiter
 from coalition.forms.endorsements import EndorseForm, EndorsementLinkForm
 from coalition.i18n import current_language
 from coalition.models import Campaign
@@ -63,6 +63,7 @@ def endorse(slug: str):
             too_fast = valid
         elif valid:
             endorsing.submit_endorsement(campaign, _details(form))
+            db.session.commit()
             return redirect(url_for("endorsements.thanks", slug=campaign.slug))
     else:
         form.stamp()
@@ -128,6 +129,7 @@ def confirm(token: str):
     form = EndorsementLinkForm()
     if form.validate_on_submit():
         endorsement, _changed = endorsing.confirm_endorsement(token)
+        db.session.commit()
         return render_template("endorsements/confirmed.html", endorsement=endorsement)
     if endorsement.status != "submitted":
         return render_template("endorsements/confirmed.html", endorsement=endorsement, already=True)
@@ -144,6 +146,7 @@ def withdraw(token: str):
     form = EndorsementLinkForm()
     if form.validate_on_submit():
         endorsement, _changed = endorsing.withdraw_endorsement(token)
+        db.session.commit()
         return render_template("endorsements/withdrawn.html", endorsement=endorsement)
     if endorsement.status == "withdrawn":
         return render_template("endorsements/withdrawn.html", endorsement=endorsement, already=True)

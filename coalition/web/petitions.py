@@ -21,15 +21,14 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from coalition import mail
-from coalition.extensions import limit_submissions, limiter
+from coalition.extensions import db, limit_submissions, limiter
 from coalition.forms.petitions import SignForm
 from coalition.i18n import current_language, localized
 from coalition.models import Campaign
 from coalition.models.types import utcnow
 from coalition.services import campaigns as campaign_service
 from coalition.services import signing
-from coalition.services.addresses import InvalidEmail, hash_client_address
+from coalition.services.addresses import hash_client_address
 from coalition.web import endorsements as endorsement_views
 from coalition.web.caching import keep_until, public_page
 from coalition.urls import external_url
@@ -40,6 +39,14 @@ bp = Blueprint("petitions", __name__)
 _OUTBOX_NAME = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9]{8}-[0-9a-f]{8}\.eml$")
 #: How many outbox messages the development page lists.
 OUTBOX_SHOWN = 20
+#: What to say beside a field that signing refused (``signing.InvalidSignerDetails``).
+REFUSED_MESSAGES = {
+    "email": lambda: _("Please enter a real email address, like name@example.com."),
+    "zip_code": lambda: _(
+        "We do not know this ZIP code. Please check it, or leave it empty and give your "
+        "country if you live outside the US."
+    ),
+}
 
 
 def _public_campaign_or_404(slug: str) -> Campaign:
@@ -83,6 +90,9 @@ def _offer_pledges(form: SignForm, campaign: Campaign) -> None:
 def _render_campaign(campaign: Campaign, form: SignForm | None, status: int = 200, **extra):
     """The campaign's page (kept by shared caches no longer than the campaign is open)."""
     signable = campaign_service.is_signable(campaign)
+    if request.method == "POST" and not signable:
+        # A stale form or a crafted POST: say so plainly on the page itself.
+        form, status, extra["refused"] = None, 409, True
     section = endorsement_views.campaign_section(campaign)
     keep_until(campaign.closes_at)
     html = render_template(
@@ -98,6 +108,14 @@ def _render_campaign(campaign: Campaign, form: SignForm | None, status: int = 20
         **extra,
     )
     return html, status
+
+
+def _show_refusals(form: SignForm, fields: frozenset[str]) -> None:
+    """Put signing's message beside each refused field that has no message of its own yet."""
+    for name in fields:
+        field = getattr(form, name)
+        if not field.errors:
+            field.errors = [REFUSED_MESSAGES[name]()]
 
 
 def _details(form: SignForm) -> signing.SignerDetails:
@@ -125,20 +143,19 @@ def campaign(slug: str):
         form.stamp()
         return _render_campaign(campaign, form)
 
-    if not campaign_service.is_signable(campaign):
-        # A stale form or a crafted POST: say so plainly on the page itself.
-        return _render_campaign(campaign, None, status=409, refused=True)
     if form.robot_reason() == "honeypot":
         # Look exactly like success, and save nothing.
         return redirect(url_for("petitions.thanks", slug=slug), code=303)
     if not form.validate_on_submit():
+        # Signing's own refusals too, so every mistake shows at once (where the field parsed).
+        _show_refusals(form, signing.refused_fields(_details(form)))
         return _render_campaign(campaign, form)
     if form.robot_reason() == "too-fast":
         form.stamp()
         return _render_campaign(campaign, form, too_fast=True)
 
     try:
-        result = signing.sign_petition(
+        signing.sign_petition(
             campaign,
             _details(form),
             language=current_language(),
@@ -146,15 +163,11 @@ def campaign(slug: str):
             pledge_goals=[goal for goal in campaign.goals if goal.slug in (form.also_pledge.data or [])],
         )
     except signing.CampaignNotSignable:
-        return _render_campaign(campaign, None, status=409, refused=True)
-    except signing.UnknownZipCode:
-        form.zip_code.errors = [_("We do not know this ZIP code. Please check it.")]
+        return _render_campaign(campaign, None)  # the page says it takes no signatures (409)
+    except signing.InvalidSignerDetails as refused:
+        _show_refusals(form, refused.fields)
         return _render_campaign(campaign, form)
-    except InvalidEmail:
-        form.email.errors = [_("Please enter a real email address, like name@example.com.")]
-        return _render_campaign(campaign, form)
-    if result.email_queued:
-        mail.wake_sender()
+    db.session.commit()
     # Post/redirect/get: reloading the thank-you page sends nothing again, and no
     # personal data travels in the address. New signers and duplicates see the same page.
     return redirect(url_for("petitions.thanks", slug=slug), code=303)

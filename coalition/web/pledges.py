@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from coalition.extensions import limit_submissions
+from coalition.extensions import db, limit_submissions
 from coalition.forms.pledges import PledgeForm
 from coalition.i18n import current_language
 from coalition.models import Goal
@@ -69,6 +69,7 @@ def pledge(slug: str):
         wants_updates=bool(form.wants_updates.data),
     )
     pledging.make_pledge(goal, form.actions.data or [], supporter, message=form.message.data or "")
+    db.session.commit()
     return redirect(url_for("pledges.thanks", slug=goal.slug))
 
 

@@ -10,7 +10,6 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from coalition import mail
 from coalition.extensions import client_address_key, db, limiter
 from coalition.forms.staff import (
     ChangePasswordForm,
@@ -137,7 +136,6 @@ def forgot_password():
     if form.validate_on_submit():
         staff_service.request_password_reset(form.email.data or "", current_language())
         db.session.commit()
-        mail.wake_sender()
         return render_template("staff/password_reset_sent.html")
     return render_template("staff/password_reset_request.html", form=form)
 

@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from coalition import mail
 from coalition.extensions import db
 from coalition.forms.staff import (
     BulkInvalidateForm,
@@ -51,7 +50,6 @@ def verify_endorsement(endorsement_id: int):
             flash(str(exc), "error")
         else:
             db.session.commit()
-            mail.wake_sender()  # the contact's "verified" notice
             flash(_("Endorsement verified."), "success")
     return redirect(url_for("staff.endorsements"))
 

@@ -137,7 +137,6 @@ def test_update(update_id: int):
     if ConfirmForm().validate_on_submit():
         sent = update_service.send_test(item, current_user.email, current_user.id)
         db.session.commit()
-        mail.wake_sender()
         flash(_("A test is on its way to %(address)s (%(n)s message(s)).", address=current_user.email, n=sent), "success")
     return redirect(url_for("staff.update", update_id=item.id))
 
@@ -160,7 +159,8 @@ def send_update(update_id: int):
                 flash(_("Not sent: %(reason)s.", reason=str(exc)), "error")
             else:
                 db.session.commit()
-                mail.wake_sender()  # the background sender queues it, batch by batch
+                # No mail was queued here: wake the sender, which queues the update batch by batch.
+                mail.wake_sender()
                 flash(_("The update is going out."), "success")
             return redirect(url_for("staff.update", update_id=item.id))
         changed = True  # the audience changed since the page was shown: ask again
