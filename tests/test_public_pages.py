@@ -215,3 +215,16 @@ def test_a_forged_or_ancient_stamp_is_not_a_pass(app_factory, make_campaign):
         assert response.status_code == 200, stamp
     with app.app_context():
         assert _signatures() == 0
+
+
+def test_the_etag_stays_while_only_the_form_stamp_changes(client, make_campaign, monkeypatch):
+    campaign = make_campaign()
+    path = f"/campaigns/{campaign.slug}"
+    now = int(time.time())
+    monkeypatch.setattr(antispam.time, "time", lambda: now)
+    first = client.get(path)
+    monkeypatch.setattr(antispam.time, "time", lambda: now + 7)
+    later = client.get(path)
+    assert first.get_data() != later.get_data()  # another signed time in the form
+    assert later.headers["ETag"] == first.headers["ETag"]
+    assert client.get(path, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304

@@ -15,7 +15,7 @@ from tests.test_legislators import SAMPLE_CSV, TODAY, openstates_folder  # noqa:
 
 
 def confirm_link(message) -> str:
-    return re.search(r"http://localhost(/confirm/\S+)", message.get_content()).group(1)
+    return re.search(r"http://localhost((?:/es)?/confirm/\S+)", message.get_content()).group(1)
 
 
 def sign_and_confirm(client, smtp_server, campaign, **form):

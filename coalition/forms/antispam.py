@@ -6,7 +6,7 @@ import time
 from functools import lru_cache
 
 from babel.support import Translations
-from flask import current_app
+from flask import current_app, g
 from flask_wtf import FlaskForm
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -79,6 +79,8 @@ class AntiSpamMixin:
     def stamp(self) -> None:
         """Sign the current time into the form (call when showing the form)."""
         self.form_started.data = form_stamp()
+        # The page's ETag leaves the stamp out (coalition.web.caching.page_etag).
+        g.setdefault("form_stamps", set()).add(self.form_started.data)
 
     def robot_reason(self) -> str | None:
         """Why this submission looks automated, or None."""

@@ -15,6 +15,7 @@ sets a cookie, is ``private, no-store``. Responses that chose their own
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
@@ -62,6 +63,15 @@ def _is_public(response: Response) -> bool:
     )
 
 
+def page_etag(response: Response) -> str:
+    """The page's bytes, hashed without the forms' signed time stamps: those change every
+    second, the page does not, and a revalidation should be a 304 until the page changes."""
+    data = response.get_data()
+    for stamp in g.get("form_stamps", ()):
+        data = data.replace(stamp.encode(), b"")
+    return hashlib.sha1(data, usedforsecurity=False).hexdigest()
+
+
 def cache_headers(response: Response) -> Response:
     """Say who may keep ``response``, and answer a revalidation of a public page with a 304.
 
@@ -70,7 +80,7 @@ def cache_headers(response: Response) -> Response:
     """
     if _is_public(response):
         response.headers["Cache-Control"] = f"public, max-age=0, s-maxage={_shared_cache_seconds()}"
-        response.add_etag()
+        response.set_etag(page_etag(response))
         return response.make_conditional(request)
     if "Cache-Control" not in response.headers or g.get("public_page", False):
         response.headers["Cache-Control"] = PRIVATE
