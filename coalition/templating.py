@@ -6,11 +6,14 @@ import re
 from datetime import datetime
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_decimal, ngettext
+from babel.numbers import format_decimal
+from flask_babel import format_date, format_datetime, ngettext
 from markupsafe import Markup, escape
 
 from coalition.formatting import render_campaign_body
+from coalition.i18n import current_language
 from coalition.models.types import utcnow
+from coalition.services.campaigns import next_milestone
 
 _BLANK_LINE = re.compile(r"\n\s*\n")
 
@@ -24,8 +27,22 @@ def paragraphs(text: str | None) -> Markup:
 
 
 def number(value: int | None) -> str:
-    """A count with the reader's thousands separator."""
-    return format_decimal(value or 0)
+    """A count with the reader's thousands separator, as es-US writes it in Spanish ("2,500")."""
+    return format_decimal(value or 0, locale=_number_locale())
+
+
+def _number_locale() -> str:
+    # Spanish in New York writes numbers the American way, not Spain's "2.500".
+    return "es_US" if current_language() == "es" else "en_US"
+
+
+def percent(part: int, whole: int) -> str:
+    """``part`` as a share of ``whole``: one decimal below 1% ("0.7%"), whole numbers above."""
+    if not whole:
+        return format_decimal(0, locale=_number_locale()) + "%"
+    share = 100 * part / whole
+    pattern = "0.0" if 0 < share < 1 else "#,##0"
+    return format_decimal(share, format=pattern, locale=_number_locale()) + "%"
 
 
 def long_date(value: datetime | None) -> str:
@@ -59,6 +76,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         paragraphs=paragraphs,
         number=number,
+        percent=percent,
+        milestone=next_milestone,
         long_date=long_date,
         date_time=date_time,
         time_left=time_left,

@@ -302,7 +302,7 @@ def test_the_confirmation_journey_over_real_smtp(mail_app, smtp_server, make_cam
     assert "it is confirmed" in done.get_data(as_text=True)
     assert signatures()[0].status == "confirmed"
     html = client.get(f"/campaigns/{campaign.slug}").get_data(as_text=True)
-    assert "1 signatures of a goal of 100" in html
+    assert "1 signature, next milestone 50. <span class=\"progress-target\">Target: 100 signatures</span>" in html
     assert '<span class="signer-name">Rosa</span>' in html
 
 
@@ -348,7 +348,7 @@ def test_the_count_after_confirmations_and_no_row_counting_on_page_views(client,
         html = client.get(f"/campaigns/{campaign.slug}").get_data(as_text=True)
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
-    assert "3 signatures of a goal of 10" in html
+    assert "3 signatures of a target of 10" in html
     assert '<progress id="campaign-progress" max="10" value="3"' in html
     assert not [s for s in statements if "count(" in s and "signatures" in s]
     assert counting.signature_counts([campaign.id])[campaign.id] == 3

@@ -265,6 +265,7 @@ class CampaignForm(FlaskForm):
     opens_on = DateField(_l("Opens on (UTC)"), validators=[Optional()])
     closes_on = DateField(_l("Closes after (last day, UTC)"), validators=[Optional()])
     goals = MultiCheckboxField(_l("Goals it advances"))
+    featured = BooleanField(_l("Feature it on the home page (instead of the open campaign closest to its deadline)"))
     title_es = StringField(_l("Title in Spanish"), validators=[Optional(), Length(max=200)])
     summary_es = TextAreaField(_l("Summary in Spanish"), validators=[Optional(), Length(max=500)])
     body_es = TextAreaField(_l("Petition text in Spanish"), validators=[Optional(), Length(max=20000)])

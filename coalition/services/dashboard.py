@@ -32,11 +32,6 @@ class CampaignFigures:
     #: Confirmed signers outside New York State or without a US ZIP code.
     outside_new_york: int = 0
 
-    @property
-    def percent(self) -> int:
-        """Progress toward the target, in whole percent (may pass 100)."""
-        return int(100 * self.confirmed / self.campaign.target) if self.campaign.target else 0
-
 
 @dataclass
 class GoalFigures:

@@ -43,6 +43,7 @@ def _data(form: CampaignForm) -> editing.CampaignData:
         summary_es=form.summary_es.data or "",
         body_es=form.body_es.data or "",
         goal_slugs=list(form.goals.data or []),
+        featured=bool(form.featured.data),
     )
 
 
@@ -56,6 +57,7 @@ def _form_for(campaign: Campaign | None) -> CampaignForm:
             opens_on=campaign.opens_at.date() if campaign.opens_at else None,
             closes_on=(campaign.closes_at - timedelta(seconds=1)).date() if campaign.closes_at else None,
             goals=[g.slug for g in campaign.goals],
+            featured=campaign.featured,
         )
     form.goals.choices = _goal_choices()
     return form
