@@ -93,3 +93,76 @@ def test_home_without_an_open_campaign_says_so(client, content):
     html = client.get("/").get_data(as_text=True)
     assert 'class="featured' not in html
     assert "No campaign is open for signing right now." in html
+
+
+@pytest.mark.parametrize(
+    "full_name",
+    [
+        "=HYPERLINK(x) Smith",
+        "a+b Jones",
+        "me@example.org",
+        "https://spam.example",
+        "HTTP://SPAM",
+        "www.spam.example",
+        "12345 Lee",
+        "A" * 31,
+    ],
+)
+def test_a_name_that_is_not_a_name_is_left_off_the_wall_but_counts(client, make_campaign, make_signature_row, full_name):
+    campaign = make_campaign(target=100)
+    make_signature_row(campaign, full_name=full_name, email="odd@example.org", show_publicly=True)
+    make_signature_row(campaign, full_name="Rosa Díaz", email="rosa@example.org", show_publicly=True)
+    html = client.get(f"/campaigns/{campaign.slug}").get_data(as_text=True)
+    assert html.count('<span class="signer-name">') == 1
+    assert '<span class="signer-name">Rosa</span>' in html
+    assert "2 signatures, next milestone 50." in html
+
+
+def test_names_the_wall_keeps(app):
+    from coalition.services.signing import shown_on_wall
+
+    assert all(shown_on_wall(name) for name in ("Rosa", "María-José", "O'Brien", "A" * 30, "Wwwendy", "R2"))
+
+
+def test_staff_hide_one_name_from_the_wall_without_invalidating_it(client, make_campaign, make_signature_row, make_staff):
+    from tests.conftest import login
+
+    from coalition.models import AuditEntry, Signature
+
+    campaign = make_campaign(target=100)
+    hidden = make_signature_row(campaign, full_name="Troll Name", email="t@example.org", show_publicly=True)
+    make_signature_row(campaign, full_name="Rosa Díaz", email="rosa@example.org", show_publicly=True)
+    staff = make_staff()
+    login(client, staff)
+    listing = client.get("/staff/signatures").get_data(as_text=True)
+    assert f'action="/staff/signatures/{hidden.id}/wall"' in listing
+    done = client.post(f"/staff/signatures/{hidden.id}/wall", data={"action": "hide"}, follow_redirects=True)
+    assert "The name is hidden from the wall; the signature still counts." in done.get_data(as_text=True)
+    stored = db.session.get(Signature, hidden.id)
+    assert stored.hidden_from_wall is True and stored.status == "confirmed"
+    public = client.application.test_client()
+    page = public.get(f"/campaigns/{campaign.slug}").get_data(as_text=True)
+    assert "Troll" not in page and '<span class="signer-name">Rosa</span>' in page
+    assert "2 signatures, next milestone 50." in page
+    entry = db.session.scalars(db.select(AuditEntry).filter_by(action="signature.wall_hide")).one()
+    assert entry.subject == f"signature:{hidden.id}" and entry.actor_id == staff.id
+    client.post(f"/staff/signatures/{hidden.id}/wall", data={"action": "show"})
+    assert '<span class="signer-name">Troll</span>' in public.get(f"/campaigns/{campaign.slug}").get_data(as_text=True)
+
+
+def test_the_signatures_page_lists_the_latest_before_any_search(client, make_campaign, make_signature_row, make_staff):
+    from tests.conftest import login
+
+    campaign = make_campaign(target=100)
+    for n in range(52):
+        make_signature_row(campaign, full_name=f"Person {n:02d}", email=f"p{n}@example.org", created_at=utcnow() - timedelta(minutes=100 - n))
+    login(client, make_staff())
+    first = client.get("/staff/signatures").get_data(as_text=True)
+    assert "Latest signatures" in first
+    assert first.count('data-label="Email">p') == 50
+    assert "Person 51" in first and "Person 01" not in first
+    assert 'href="/staff/signatures?page=2"' in first
+    second = client.get("/staff/signatures?page=2").get_data(as_text=True)
+    assert second.count('data-label="Email">p') == 2
+    assert "Person 01" in second and "Person 00" in second
+    assert 'href="/staff/signatures?page=1"' in second and "page=3" not in second

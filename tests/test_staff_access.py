@@ -35,6 +35,7 @@ STAFF_URLS = [
     ("GET", "/staff/signatures", "organizer"),
     ("POST", "/staff/signatures/1/invalidate", "organizer"),
     ("POST", "/staff/signatures/1/restore", "organizer"),
+    ("POST", "/staff/signatures/1/wall", "organizer"),
     ("GET", "/staff/signatures/bulk", "organizer"),
     ("POST", "/staff/signatures/bulk", "organizer"),
     ("GET", "/staff/paper", "organizer"),

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -380,14 +381,28 @@ class PublicSigner:
     place: str
 
 
+#: What a first name on the public wall may not contain: links, handles, formulas, sums.
+_NOT_A_NAME = re.compile(r"[=+@]|http|www\.", re.IGNORECASE)
+#: The longest first name the wall shows.
+WALL_NAME_MAX = 30
+
+
+def shown_on_wall(first_name: str) -> bool:
+    """Whether a first name may appear on the wall: no ``=``, ``+``, ``@``, ``http`` or
+    ``www.``, not digits only, at most 30 characters. The signature counts either way."""
+    return bool(first_name) and len(first_name) <= WALL_NAME_MAX and not first_name.isdigit() and not _NOT_A_NAME.search(first_name)
+
+
 def public_signers(campaign_id: int, limit: int = PUBLIC_SIGNERS_SHOWN) -> list[PublicSigner]:
-    """The most recent confirmed signers who chose to be shown: first name and city only."""
+    """The most recent confirmed signers who chose to be shown, whose first name the wall
+    may show and whom staff have not hidden: first name and city only."""
     rows = db.session.execute(
         db.select(Signature.full_name, Signature.city, Signature.country)
         .where(
             Signature.campaign_id == campaign_id,
             Signature.status == "confirmed",
             Signature.show_publicly.is_(True),
+            Signature.hidden_from_wall.is_(False),
             Signature.anonymized_at.is_(None),
         )
         .order_by(Signature.confirmed_at.desc(), Signature.id.desc())
@@ -396,7 +411,7 @@ def public_signers(campaign_id: int, limit: int = PUBLIC_SIGNERS_SHOWN) -> list[
     signers = []
     for full_name, city, country in rows:
         words = (full_name or "").split()
-        if words:
+        if words and shown_on_wall(words[0]):
             signers.append(PublicSigner(first_name=words[0], place=city or country or ""))
     return signers
 

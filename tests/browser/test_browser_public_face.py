@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.accessibility import assert_no_axe_violations
-from tests.browser.pages import ARTIFACTS, DESKTOP, PHONE
+from tests.browser.pages import ARTIFACTS, DESKTOP, OPEN_CAMPAIGN, PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -43,3 +43,48 @@ def test_the_home_page_on_a_desktop(new_page):
     box = page.locator("a.featured-sign").bounding_box()
     assert box["y"] + box["height"] <= DESKTOP["height"]
     assert_no_axe_violations(page)
+
+
+WALL_SEED = """
+from coalition.extensions import db
+from coalition.models import Campaign, Signature
+from coalition.models.types import utcnow
+from coalition.services import counting
+campaign = db.session.execute(db.select(Campaign).filter_by(slug="{slug}")).scalar_one()
+for name, email in {rows!r}:
+    db.session.add(Signature(campaign_id=campaign.id, full_name=name, email=email, email_normalized=email,
+                             status="confirmed", confirmed_at=utcnow(), show_publicly=True, city="Albany"))
+counting.add_to_signature_count(campaign.id, {n})
+db.session.commit()
+print("SEEDED")
+"""
+
+
+def test_staff_hide_a_name_from_the_wall_and_it_still_counts(live_server, new_page):
+    from tests.browser.test_browser_staff import create_admin, log_in, unique_mark
+
+    mark = unique_mark()
+    shown, hidden = f"Shown{mark}", f"Hidden{mark}"
+    rows = [(f"{shown} Rivera", f"shown-{mark}@example.org"), (f"{hidden} Troll", f"hidden-{mark}@example.org")]
+    result = live_server.flask("shell", input=f"exec({WALL_SEED.format(slug=OPEN_CAMPAIGN, rows=rows, n=2)!r})\n")
+    assert "SEEDED" in result.stdout, result.stderr
+
+    visitor = new_page()
+    visitor.goto(f"/campaigns/{OPEN_CAMPAIGN}")
+    names = visitor.locator(".signer-name").all_inner_texts()
+    assert shown in names and hidden in names
+    before = visitor.locator("#campaign-progress").get_attribute("value")
+
+    staff = new_page()
+    email, password = create_admin(live_server, mark)
+    log_in(staff, email, password)
+    staff.goto(f"/staff/signatures?q={hidden}")
+    staff.locator("form.wall-form button[value=hide]").click()
+    expect(staff.get_by_text("The name is hidden from the wall; the signature still counts.")).to_be_visible()
+    staff.screenshot(path=str(SCREENSHOTS / "staff-signatures-wall-desktop.png"), full_page=True)
+    assert_no_axe_violations(staff)
+
+    visitor.goto(f"/campaigns/{OPEN_CAMPAIGN}")
+    names = visitor.locator(".signer-name").all_inner_texts()
+    assert shown in names and hidden not in names
+    assert visitor.locator("#campaign-progress").get_attribute("value") == before
