@@ -99,8 +99,12 @@ def test_sharing_links_and_open_graph_without_third_party_script(client, make_ca
     for start in ("mailto:?", "https://wa.me/?", "https://www.facebook.com/sharer/sharer.php?u=",
                   "https://x.com/intent/post?", "https://bsky.app/intent/compose?"):
         assert f'href="{start}' in html
-    assert "http%3A%2F%2Flocalhost%2Fcampaigns%2F" in html
-    assert f'data-copy="{url}"' in html
+    # Each service's link names it in ?source=share-<service>, for staff's counts.
+    quoted = f"http%3A%2F%2Flocalhost%2Fcampaigns%2F{campaign.slug}%3Fsource%3Dshare-"
+    for service in ("email", "whatsapp", "facebook", "x", "bluesky"):
+        assert quoted + service in html
+    assert f'data-copy="{url}?source=share-link"' in html
+    assert f'data-share-url="{url}?source=share-native"' in html
     scripts = re.findall(r"<script[^>]*>", html)
     assert scripts == ['<script src="/static/js/site.js" defer>']
     assert "<iframe" not in html

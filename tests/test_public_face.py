@@ -166,3 +166,65 @@ def test_the_signatures_page_lists_the_latest_before_any_search(client, make_cam
     assert second.count('data-label="Email">p') == 2
     assert "Person 01" in second and "Person 00" in second
     assert 'href="/staff/signatures?page=1"' in second and "page=3" not in second
+
+
+def test_a_share_links_source_is_recorded_and_staff_see_signatures_by_source(client, make_campaign, make_staff):
+    from tests.conftest import login
+    from tests.public_forms import sign_data
+
+    from coalition.models import Signature
+
+    campaign = make_campaign(target=100)
+    page = client.get(f"/campaigns/{campaign.slug}?source=share-whatsapp").get_data(as_text=True)
+    # The form posts back to the same source; the page shows it nowhere else.
+    assert f'action="/campaigns/{campaign.slug}?source=share-whatsapp#sign"' in page
+    assert page.count("source=share-whatsapp") == 1
+    # An unknown source is ignored, not echoed back.
+    odd = client.get(f"/campaigns/{campaign.slug}?source=%3Cscript%3E").get_data(as_text=True)
+    assert "script%3E" not in odd and "<script>" not in odd
+    assert f'action="/campaigns/{campaign.slug}#sign"' in odd
+
+    client.post(f"/campaigns/{campaign.slug}?source=share-whatsapp", data=sign_data(email="w1@example.org"))
+    client.post(f"/campaigns/{campaign.slug}?source=share-whatsapp", data=sign_data(email="w2@example.org"))
+    client.post(f"/campaigns/{campaign.slug}?source=nonsense", data=sign_data(email="d1@example.org"))
+    stored = {s.email: s.referral for s in db.session.scalars(db.select(Signature))}
+    assert stored == {"w1@example.org": "share-whatsapp", "w2@example.org": "share-whatsapp", "d1@example.org": None}
+    # Staff see them by source; the public page never does.
+    public = client.get(f"/campaigns/{campaign.slug}").get_data(as_text=True)
+    assert "WhatsApp</a>" in public and "Shared:" not in public
+    login(client, make_staff())
+    html = client.get(f"/staff/campaigns/{campaign.id}/edit").get_data(as_text=True)
+    section = html[html.index('id="sources-heading"'):]
+    assert "Shared: WhatsApp</th>" in section and "Directly on the site</th>" in section
+    assert section.index("Shared: WhatsApp") < section.index("Directly on the site")
+    assert '<td class="num">0</td>\n        <td class="num">2</td>' in section
+
+
+def test_the_confirmation_page_offers_the_next_steps(client, make_campaign):
+    from coalition.models import Goal, Pledge, Signature
+    from coalition.services import confirmations
+
+    campaign = make_campaign(
+        title="Keep families connected", goal_slugs=["alternatives-to-incarceration", "family-and-community-ties"]
+    )
+    signature = Signature(campaign_id=campaign.id, full_name="Rosa Parks", email="r@example.org", email_normalized="r@example.org")
+    goal = db.session.execute(db.select(Goal).filter_by(slug="alternatives-to-incarceration")).scalar_one()
+    pledge = Pledge(goal_id=goal.id, full_name="Rosa Parks", email="r@example.org", email_normalized="r@example.org")
+    db.session.add_all([signature, pledge])
+    db.session.commit()
+    token = confirmations.confirmation_token([signature.id], [pledge.id])
+    html = client.post(f"/confirm/{token}").get_data(as_text=True)
+    assert "Thank you, it is confirmed" in html
+    steps = html[html.index('class="next-steps"'):]
+    assert "What you can do next for “Keep families connected”" in steps
+    # The same share links as the campaign page, with their sources, and the share sheet's button.
+    quoted = f"http%3A%2F%2Flocalhost%2Fcampaigns%2F{campaign.slug}%3Fsource%3Dshare-"
+    for service in ("email", "whatsapp", "facebook", "x", "bluesky"):
+        assert quoted + service in steps
+    assert f'data-share-url="http://localhost/campaigns/{campaign.slug}?source=share-native"' in steps
+    # Pledging: the campaign's goals this person has not pledged to yet.
+    assert 'href="/goals/family-and-community-ties#pledge"' in steps
+    assert 'href="/goals/alternatives-to-incarceration#pledge"' not in steps
+    # The page is personal: never kept by the page cache (a POST), and in Spanish too.
+    spanish = client.get(f"/es/confirm/{token}").get_data(as_text=True)
+    assert "Qué más puede hacer por" in spanish

@@ -102,6 +102,8 @@ def sign_petition(
     language: str = "en",
     client_hash: str | None = None,
     pledge_goals: Sequence[Goal] = (),
+    referral: str | None = None,
+    partner_id: int | None = None,
 ) -> SignResult:
     """Save a pending signature (or find this mailbox's existing one), queue its email; commits.
 
@@ -109,13 +111,16 @@ def sign_petition(
     for a ZIP code that is not known, ``addresses.InvalidEmail`` for a bad email.
     With ``pledge_goals``, the signer also pledges to support those goals (the ones the
     campaign advances): pending pledges are written beside the signature, and the one
-    confirmation email confirms them all. The caller wakes the mail sender after this returns.
+    confirmation email confirms them all. ``referral`` (a share link's source) and
+    ``partner_id`` (the partner whose embed took it) are recorded on a new signature for
+    staff's counts only. The caller wakes the mail sender after this returns.
     """
     if not campaign_service.is_signable(campaign):
         raise CampaignNotSignable(campaign.slug)
     email = addresses.check_email(details.email)
     email_normalized = addresses.normalize_email(email)
     values = _signature_values(campaign, details, email, email_normalized, language, client_hash)
+    values.update(referral=referral, partner_id=partner_id)
     # A new signature is the common case (a signing rush): written, with its first email
     # counted, in one statement, and no ORM object is built for it.
     first_email = _may_send_first(email_normalized)

@@ -8,12 +8,32 @@ from flask_wtf import FlaskForm
 from coalition.extensions import limiter
 from coalition.services import confirmations
 from coalition.tokens import TokenExpired, TokenInvalid
+from coalition.web.petitions import share_links
 
 bp = Blueprint("confirm", __name__)
 
 
 class ConfirmForm(FlaskForm):
     """The "Confirm" button: CSRF only."""
+
+
+def _next_steps(submission: confirmations.Submission) -> list[dict]:
+    """For each campaign confirmed: its share links, and its goals not yet pledged to here."""
+    pledged = {pledge.goal_id for pledge in submission.pledges}
+    return [
+        {
+            "campaign": signature.campaign,
+            "share": share_links(signature.campaign),
+            "goals": [goal for goal in signature.campaign.goals if goal.id not in pledged],
+        }
+        for signature in submission.signatures
+    ]
+
+
+def _done(submission: confirmations.Submission, already: bool = False):
+    return render_template(
+        "confirm/done.html", submission=submission, already=already, next_steps=_next_steps(submission)
+    )
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
@@ -31,7 +51,7 @@ def confirm(token: str):
     form = ConfirmForm()
     if form.validate_on_submit():
         result = confirmations.confirm_submission(token)
-        return render_template("confirm/done.html", submission=result.submission)
+        return _done(result.submission)
     if submission.all_confirmed:
-        return render_template("confirm/done.html", submission=submission, already=True)
+        return _done(submission, already=True)
     return render_template("confirm/confirm.html", submission=submission, form=form)

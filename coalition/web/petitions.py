@@ -29,7 +29,7 @@ from coalition.i18n import current_language, localized
 from coalition.models import Campaign
 from coalition.models.types import utcnow
 from coalition.services import campaigns as campaign_service
-from coalition.services import signing
+from coalition.services import referrals, signing
 from coalition.services.addresses import InvalidEmail, hash_client_address
 from coalition.web import endorsements as endorsement_views
 from coalition.web.page_cache import keep_pages, page_cache
@@ -51,18 +51,26 @@ def _public_campaign_or_404(slug: str) -> Campaign:
 
 
 def share_links(campaign: Campaign) -> dict:
-    """Plain sharing links (no third-party script): the page's public address in each service's form."""
-    url = external_url("petitions.campaign", slug=campaign.slug)
+    """Plain sharing links (no third-party script): the page's public address in each service's
+    form, each carrying ``?source=share-<service>`` so staff can count what sharing brings."""
     title = localized(campaign, "title")
     text = _("Sign “%(title)s”", title=title)
+
+    def shared(service: str) -> str:
+        return external_url("petitions.campaign", slug=campaign.slug, source=f"share-{service}")
+
     return {
-        "url": url,
+        "url": external_url("petitions.campaign", slug=campaign.slug),
+        "copy_url": shared("link"),
+        "native_url": shared("native"),
+        "title": title,
+        "text": text,
         "links": [
-            ("email", _("Email"), "mailto:?" + urlencode({"subject": title, "body": f"{text}\n{url}"}, quote_via=quote)),
-            ("whatsapp", "WhatsApp", "https://wa.me/?" + urlencode({"text": f"{text} {url}"}, quote_via=quote)),
-            ("facebook", "Facebook", "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": url})),
-            ("x", "X", "https://x.com/intent/post?" + urlencode({"text": text, "url": url}, quote_via=quote)),
-            ("bluesky", "Bluesky", "https://bsky.app/intent/compose?" + urlencode({"text": f"{text} {url}"}, quote_via=quote)),
+            ("email", _("Email"), "mailto:?" + urlencode({"subject": title, "body": f"{text}\n{shared('email')}"}, quote_via=quote)),
+            ("whatsapp", "WhatsApp", "https://wa.me/?" + urlencode({"text": f"{text} {shared('whatsapp')}"}, quote_via=quote)),
+            ("facebook", "Facebook", "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": shared("facebook")})),
+            ("x", "X", "https://x.com/intent/post?" + urlencode({"text": text, "url": shared("x")}, quote_via=quote)),
+            ("bluesky", "Bluesky", "https://bsky.app/intent/compose?" + urlencode({"text": f"{text} {shared('bluesky')}"}, quote_via=quote)),
         ],
     }
 
@@ -94,6 +102,8 @@ def _render_campaign(campaign: Campaign, form: SignForm | None, status: int = 20
         form=form if signable else None,
         signers=signing.public_signers(campaign.id),
         share=share_links(campaign),
+        # Only a source the site knows goes back into the form's address, and nothing shows it.
+        referral=referrals.clean_referral(request.args.get("source")),
         **section,
         **extra,
     )
@@ -149,6 +159,7 @@ def campaign(slug: str):
             language=current_language(),
             client_hash=hash_client_address(request.remote_addr, current_app.config["SECRET_KEY"]),
             pledge_goals=[goal for goal in campaign.goals if goal.slug in (form.also_pledge.data or [])],
+            referral=referrals.clean_referral(request.args.get("source")),
         )
     except signing.CampaignNotSignable:
         return _render_campaign(campaign, None, status=409, refused=True)

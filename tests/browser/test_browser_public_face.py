@@ -88,3 +88,45 @@ def test_staff_hide_a_name_from_the_wall_and_it_still_counts(live_server, new_pa
     names = visitor.locator(".signer-name").all_inner_texts()
     assert shown in names and hidden not in names
     assert visitor.locator("#campaign-progress").get_attribute("value") == before
+
+
+#: A pending signature on the demo campaign, and its confirmation link's token, printed.
+PENDING_FOR_TOKEN = """
+from coalition.extensions import db
+from coalition.models import Campaign, Signature
+from coalition.services import confirmations
+campaign = db.session.execute(db.select(Campaign).filter_by(slug="{slug}")).scalar_one()
+signature = Signature(campaign_id=campaign.id, full_name="Dana Example", email="{email}", email_normalized="{email}", zip_code="10027")
+db.session.add(signature)
+db.session.commit()
+print("TOKEN", confirmations.confirmation_token([signature.id]))
+"""
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+def test_the_confirmation_page_offers_the_next_steps(live_server, new_page, viewport):
+    import re
+    import uuid
+
+    email = f"next-{uuid.uuid4().hex[:8]}@example.org"
+    result = live_server.flask("shell", input=PENDING_FOR_TOKEN.format(slug=OPEN_CAMPAIGN, email=email))
+    token = re.search(r"TOKEN (\S+)", result.stdout).group(1)
+    options = {"viewport": PHONE, "is_mobile": True, "has_touch": True} if viewport == "phone" else {"viewport": DESKTOP}
+    page = new_page(**options)
+    page.goto(f"/confirm/{token}")
+    page.get_by_role("button", name="Confirm my signature").click()
+    expect(page.locator("h1")).to_have_text("Thank you, it is confirmed")
+    steps = page.locator(".next-steps")
+    expect(steps.get_by_role("heading", level=2)).to_contain_text("What you can do next for")
+    whatsapp = steps.get_by_role("link", name="Share by WhatsApp")
+    assert f"campaigns%2F{OPEN_CAMPAIGN}%3Fsource%3Dshare-whatsapp" in whatsapp.get_attribute("href")
+    # The copy button and, where the browser has a share sheet, its button: shown by the script.
+    expect(steps.get_by_role("button", name="Copy link")).to_be_visible()
+    has_share_sheet = page.evaluate("() => typeof navigator.share === 'function'")
+    native = steps.locator("button.share-native")
+    assert native.is_visible() == has_share_sheet
+    assert native.get_attribute("data-share-url").endswith(f"/campaigns/{OPEN_CAMPAIGN}?source=share-native")
+    pledge = steps.locator(".pledge-next a").first
+    assert re.fullmatch(r"/goals/[a-z-]+#pledge", pledge.get_attribute("href"))
+    page.screenshot(path=str(SCREENSHOTS / f"confirm-next-steps-{viewport}.png"), full_page=True)
+    assert_no_axe_violations(page)

@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta, timezone
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -14,11 +15,20 @@ from coalition.extensions import db
 from coalition.forms.staff import CampaignForm, ConfirmForm, GoalForm, PledgeActionForm
 from coalition.models import Campaign, Goal, PledgeAction
 from coalition.services import campaign_editing as editing
-from coalition.services import counting
+from coalition.services import counting, referrals
 from coalition.i18n import status_label
 from coalition.web.staff import bp
 
-# The filter the public campaign page can switch to from ``paragraphs``.
+#: How the Signatures-by-source table names each share link's service.
+SOURCE_NAMES = {
+    "share-email": "Email",
+    "share-whatsapp": "WhatsApp",
+    "share-facebook": "Facebook",
+    "share-x": "X",
+    "share-bluesky": "Bluesky",
+    "share-link": _l("Copied link"),
+    "share-native": _l("The device’s share menu"),
+}
 
 
 def _goal_choices() -> list[SelectChoice]:
@@ -115,6 +125,8 @@ def edit_campaign(campaign_id: int):
         campaign=campaign,
         preview=request.form.get("action") == "preview" or request.args.get("preview") == "1",
         actions=editing.STATUS_ACTIONS,
+        sources=referrals.signatures_by_source(campaign.id),
+        source_names=SOURCE_NAMES,
     )
 
 
