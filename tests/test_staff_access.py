@@ -36,6 +36,7 @@ STAFF_URLS = [
     ("POST", "/staff/signatures/1/invalidate", "organizer"),
     ("POST", "/staff/signatures/1/restore", "organizer"),
     ("POST", "/staff/signatures/1/wall", "organizer"),
+    ("POST", "/staff/campaigns/1/share-image", "organizer"),
     ("GET", "/staff/signatures/bulk", "organizer"),
     ("POST", "/staff/signatures/bulk", "organizer"),
     ("GET", "/staff/paper", "organizer"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -269,6 +270,17 @@ class CampaignForm(FlaskForm):
     title_es = StringField(_l("Title in Spanish"), validators=[Optional(), Length(max=200)])
     summary_es = TextAreaField(_l("Summary in Spanish"), validators=[Optional(), Length(max=500)])
     body_es = TextAreaField(_l("Petition text in Spanish"), validators=[Optional(), Length(max=20000)])
+
+
+class ShareImageForm(FlaskForm):
+    """The picture shared links show, with its description (required)."""
+
+    image = FileField(_l("Image (PNG or JPEG, at most 5 MB)"))
+    alt = StringField(
+        _l("What the image shows, for people who cannot see it"),
+        validators=[DataRequired(_l("Describe the image for people who cannot see it.")), Length(max=300)],
+    )
+    alt_es = StringField(_l("The same in Spanish"), validators=[Optional(), Length(max=300)])
 
 
 class GoalForm(FlaskForm):

@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from coalition import mail
 from coalition.errors import redisplay_form_on_csrf_error
@@ -29,9 +30,10 @@ from coalition.i18n import current_language, localized
 from coalition.models import Campaign
 from coalition.models.types import utcnow
 from coalition.services import campaigns as campaign_service
-from coalition.services import referrals, signing
+from coalition.services import referrals, share_images, signing
 from coalition.services.addresses import InvalidEmail, hash_client_address
 from coalition.web import endorsements as endorsement_views
+from coalition.templating import number
 from coalition.web.page_cache import keep_pages, page_cache
 from coalition.urls import external_url
 
@@ -59,8 +61,23 @@ def share_links(campaign: Campaign) -> dict:
     def shared(service: str) -> str:
         return external_url("petitions.campaign", slug=campaign.slug, source=f"share-{service}")
 
+    if campaign.share_image:
+        image = {
+            "url": external_url("petitions.share_image", name=campaign.share_image),
+            "alt": localized(campaign, "share_image_alt"),
+            "width": None,
+            "height": None,
+        }
+    else:
+        image = {
+            "url": external_url("petitions.share_card", slug=campaign.slug),
+            "alt": _("“%(title)s”: a petition of the Coalition for Women Prisoners", title=title),
+            "width": share_images.CARD_SIZE[0],
+            "height": share_images.CARD_SIZE[1],
+        }
     return {
         "url": external_url("petitions.campaign", slug=campaign.slug),
+        "image": image,
         "copy_url": shared("link"),
         "native_url": shared("native"),
         "title": title,
@@ -190,6 +207,47 @@ def thanks(slug: str):
         share=share_links(campaign),
         outbox=outbox_visible(),
     )
+
+
+#: Stored share images are named by their content's hash (see services.share_images).
+_SHARE_IMAGE_NAME = re.compile(r"^[0-9a-f]{32}\.(png|jpg)$")
+#: A year: a stored image's name changes whenever its content does.
+SHARE_IMAGE_MAX_AGE = 365 * 24 * 3600
+
+
+@bp.get("/campaigns/<slug>/share.png")
+@limiter.exempt
+def share_card(slug: str):
+    """The card a shared link shows when staff uploaded no image: title, name and count."""
+    campaign = _public_campaign_or_404(slug)
+    seconds = current_app.config["SHARE_CARD_SECONDS"]
+    language = current_language()
+
+    def draw() -> bytes:
+        count = campaign_service.confirmed_count(campaign)
+        return share_images.draw_card(
+            localized(campaign, "title"),
+            _("Coalition for Women Prisoners"),
+            ngettext("%(count)s signature", "%(count)s signatures", count, count=number(count)),
+        )
+
+    png = share_images.card_png((campaign.id, language), seconds, draw)
+    response = current_app.response_class(png, mimetype="image/png")
+    response.cache_control.public = True
+    response.cache_control.max_age = seconds
+    return response
+
+
+@bp.get("/share-images/<name>")
+@limiter.exempt
+def share_image(name: str):
+    """An uploaded share image, as stored (re-encoded, without EXIF), cached for a year."""
+    if not _SHARE_IMAGE_NAME.match(name):
+        abort(404)
+    response = send_from_directory(current_app.config["SHARE_IMAGE_DIR"], name, max_age=SHARE_IMAGE_MAX_AGE)
+    response.cache_control.public = True
+    response.cache_control.immutable = True
+    return response
 
 
 def outbox_visible() -> bool:

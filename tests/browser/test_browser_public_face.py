@@ -130,3 +130,49 @@ def test_the_confirmation_page_offers_the_next_steps(live_server, new_page, view
     assert re.fullmatch(r"/goals/[a-z-]+#pledge", pledge.get_attribute("href"))
     page.screenshot(path=str(SCREENSHOTS / f"confirm-next-steps-{viewport}.png"), full_page=True)
     assert_no_axe_violations(page)
+
+
+#: A campaign of the test's own with a known count.
+COUNTED_CAMPAIGN = """
+from coalition.extensions import db
+from coalition.models import Signature
+from coalition.models.types import utcnow
+from coalition.services import campaigns, counting
+campaign = campaigns.create_campaign(slug="{slug}", title="Campaña {slug}", summary="For the card.", target=500, status="open")
+for n in range({count}):
+    email = f"card{{n}}-{slug}@example.org"
+    db.session.add(Signature(campaign_id=campaign.id, full_name="Card Signer", email=email, email_normalized=email,
+                             status="confirmed", confirmed_at=utcnow()))
+counting.add_to_signature_count(campaign.id, {count})
+db.session.commit()
+print("MADE")
+"""
+
+
+def test_the_share_image_is_a_1200_by_630_png_with_the_count(live_server, new_page):
+    import io
+    import uuid
+
+    from PIL import Image, ImageChops
+
+    from coalition.services.share_images import draw_card
+
+    slug = f"card-{uuid.uuid4().hex[:8]}"
+    result = live_server.flask("shell", input=f"exec({COUNTED_CAMPAIGN.format(slug=slug, count=37)!r})\n")
+    assert "MADE" in result.stdout, result.stderr
+    page = new_page()
+    page.goto(f"/campaigns/{slug}")
+    image_url = page.locator('meta[property="og:image"]').get_attribute("content")
+    assert image_url == f"{live_server.url}/campaigns/{slug}/share.png"
+    assert page.locator('meta[name="twitter:card"]').get_attribute("content") == "summary_large_image"
+    response = page.request.get(image_url)
+    assert response.ok and response.headers["content-type"] == "image/png"
+    with Image.open(io.BytesIO(response.body())) as card:
+        assert card.format == "PNG" and card.size == (1200, 630)
+        # The very picture drawn with this title, the coalition's name and "37 signatures".
+        expected = Image.open(io.BytesIO(draw_card(f"Campaña {slug}", "Coalition for Women Prisoners", "37 signatures")))
+        assert ImageChops.difference(card.convert("RGB"), expected.convert("RGB")).getbbox() is None
+        other = Image.open(io.BytesIO(draw_card(f"Campaña {slug}", "Coalition for Women Prisoners", "38 signatures")))
+        assert ImageChops.difference(card.convert("RGB"), other.convert("RGB")).getbbox() is not None
+    (ARTIFACTS / "screenshots").mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "screenshots" / "share-card.png").write_bytes(response.body())

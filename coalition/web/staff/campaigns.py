@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,10 +12,10 @@ from wtforms.fields.choices import SelectChoice
 
 from coalition.errors import redisplay_form_on_csrf_error
 from coalition.extensions import db
-from coalition.forms.staff import CampaignForm, ConfirmForm, GoalForm, PledgeActionForm
+from coalition.forms.staff import CampaignForm, ConfirmForm, GoalForm, PledgeActionForm, ShareImageForm
 from coalition.models import Campaign, Goal, PledgeAction
 from coalition.services import campaign_editing as editing
-from coalition.services import counting, referrals
+from coalition.services import counting, referrals, share_images
 from coalition.i18n import status_label
 from coalition.web.staff import bp
 
@@ -57,12 +57,13 @@ def _data(form: CampaignForm) -> editing.CampaignData:
     )
 
 
-def _form_for(campaign: Campaign | None) -> CampaignForm:
-    if request.method == "POST" or campaign is None:
+def _form_for(campaign: Campaign | None, from_request: bool = True) -> CampaignForm:
+    if (from_request and request.method == "POST") or campaign is None:
         form = CampaignForm()
     else:
         # No ``obj=``: WTForms would prefer ``campaign.goals`` (Goal objects) to the slugs given here.
         form = CampaignForm(
+            formdata=None,
             **{name: getattr(campaign, name) for name in ("title", "slug", "summary", "body", "target", "title_es", "summary_es", "body_es")},
             opens_on=campaign.opens_at.date() if campaign.opens_at else None,
             closes_on=(campaign.closes_at - timedelta(seconds=1)).date() if campaign.closes_at else None,
@@ -119,7 +120,12 @@ def edit_campaign(campaign_id: int):
     """Edit a campaign's text, target, dates and goals; preview before saving."""
     campaign = db.get_or_404(Campaign, campaign_id)
     form = _form_for(campaign)
-    return _save(form, campaign) or render_template(
+    return _save(form, campaign) or _edit_page(campaign, form)
+
+
+def _edit_page(campaign: Campaign, form: CampaignForm, image_form: ShareImageForm | None = None) -> str:
+    """The campaign's staff page: its form, its share image, its signatures by source."""
+    return render_template(
         "staff/campaign_form.html",
         form=form,
         campaign=campaign,
@@ -127,7 +133,38 @@ def edit_campaign(campaign_id: int):
         actions=editing.STATUS_ACTIONS,
         sources=referrals.signatures_by_source(campaign.id),
         source_names=SOURCE_NAMES,
+        image_form=image_form or ShareImageForm(formdata=None, alt=campaign.share_image_alt, alt_es=campaign.share_image_alt_es),
     )
+
+
+@bp.post("/campaigns/<int:campaign_id>/share-image")
+def campaign_share_image(campaign_id: int):
+    """Upload the campaign's share image (checked and re-encoded), or go back to the drawn card."""
+    campaign = db.get_or_404(Campaign, campaign_id)
+    back = url_for("staff.edit_campaign", campaign_id=campaign.id) + "#share-image"
+    # This form alone may send more than the site's usual limit on a request's size.
+    request.max_content_length = share_images.MAX_UPLOAD_BYTES + 256 * 1024
+    if request.form.get("action") == "remove":
+        if ConfirmForm().validate_on_submit():
+            share_images.remove_share_image(campaign.id, current_user.id)
+            db.session.commit()
+            flash(_("The share image is removed; shared links show the drawn card."), "success")
+        return redirect(back)
+    form = ShareImageForm()
+    if form.validate_on_submit():
+        upload = form.image.data
+        data = upload.read(share_images.MAX_UPLOAD_BYTES + 1) if upload else b""
+        try:
+            name = share_images.store_upload(current_app.config["SHARE_IMAGE_DIR"], data)
+            share_images.set_share_image(campaign.id, current_user.id, name, form.alt.data, form.alt_es.data or "")
+        except share_images.ShareImageError as exc:
+            db.session.rollback()
+            form.image.errors = [*form.image.errors, str(exc)]
+        else:
+            db.session.commit()
+            flash(_("The share image is saved."), "success")
+            return redirect(back)
+    return _edit_page(campaign, _form_for(campaign, from_request=False), form)
 
 
 redisplay_form_on_csrf_error("staff.new_campaign")
