@@ -37,6 +37,7 @@ STAFF_URLS = [
     ("POST", "/staff/signatures/1/restore", "organizer"),
     ("POST", "/staff/signatures/1/wall", "organizer"),
     ("POST", "/staff/campaigns/1/share-image", "organizer"),
+    ("POST", "/staff/endorsements/1/embed-count", "organizer"),
     ("GET", "/staff/signatures/bulk", "organizer"),
     ("POST", "/staff/signatures/bulk", "organizer"),
     ("GET", "/staff/paper", "organizer"),

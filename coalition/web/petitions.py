@@ -30,7 +30,7 @@ from coalition.i18n import current_language, localized
 from coalition.models import Campaign
 from coalition.models.types import utcnow
 from coalition.services import campaigns as campaign_service
-from coalition.services import referrals, share_images, signing
+from coalition.services import embeds, referrals, share_images, signing
 from coalition.services.addresses import InvalidEmail, hash_client_address
 from coalition.web import endorsements as endorsement_views
 from coalition.templating import number
@@ -58,25 +58,27 @@ def share_links(campaign: Campaign) -> dict:
     title = localized(campaign, "title")
     text = _("Sign “%(title)s”", title=title)
 
+    language = current_language()
+
     def shared(service: str) -> str:
-        return external_url("petitions.campaign", slug=campaign.slug, source=f"share-{service}")
+        return external_url("petitions.campaign", language=language, slug=campaign.slug, source=f"share-{service}")
 
     if campaign.share_image:
         image = {
-            "url": external_url("petitions.share_image", name=campaign.share_image),
+            "url": external_url("petitions.share_image", language=language, name=campaign.share_image),
             "alt": localized(campaign, "share_image_alt"),
             "width": None,
             "height": None,
         }
     else:
         image = {
-            "url": external_url("petitions.share_card", slug=campaign.slug),
+            "url": external_url("petitions.share_card", language=language, slug=campaign.slug),
             "alt": _("“%(title)s”: a petition of the Coalition for Women Prisoners", title=title),
             "width": share_images.CARD_SIZE[0],
             "height": share_images.CARD_SIZE[1],
         }
     return {
-        "url": external_url("petitions.campaign", slug=campaign.slug),
+        "url": external_url("petitions.campaign", language=language, slug=campaign.slug),
         "image": image,
         "copy_url": shared("link"),
         "native_url": shared("native"),
@@ -118,6 +120,7 @@ def _render_campaign(campaign: Campaign, form: SignForm | None, status: int = 20
         closed_on=_closed_on(campaign),
         form=form if signable else None,
         signers=signing.public_signers(campaign.id),
+        partner_counts=embeds.public_partner_counts(campaign.id),
         share=share_links(campaign),
         # Only a source the site knows goes back into the form's address, and nothing shows it.
         referral=referrals.clean_referral(request.args.get("source")),

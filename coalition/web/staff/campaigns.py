@@ -13,9 +13,9 @@ from wtforms.fields.choices import SelectChoice
 from coalition.errors import redisplay_form_on_csrf_error
 from coalition.extensions import db
 from coalition.forms.staff import CampaignForm, ConfirmForm, GoalForm, PledgeActionForm, ShareImageForm
-from coalition.models import Campaign, Goal, PledgeAction
+from coalition.models import Campaign, Endorsement, Goal, PledgeAction
 from coalition.services import campaign_editing as editing
-from coalition.services import counting, referrals, share_images
+from coalition.services import counting, embeds, referrals, share_images
 from coalition.i18n import status_label
 from coalition.web.staff import bp
 
@@ -124,7 +124,9 @@ def edit_campaign(campaign_id: int):
 
 
 def _edit_page(campaign: Campaign, form: CampaignForm, image_form: ShareImageForm | None = None) -> str:
-    """The campaign's staff page: its form, its share image, its signatures by source."""
+    """The campaign's staff page: its form, its share image, its partners' embeds, its
+    signatures by source."""
+    partners = embeds.campaign_embed_partners(campaign)
     return render_template(
         "staff/campaign_form.html",
         form=form,
@@ -133,6 +135,8 @@ def _edit_page(campaign: Campaign, form: CampaignForm, image_form: ShareImageFor
         actions=editing.STATUS_ACTIONS,
         sources=referrals.signatures_by_source(campaign.id),
         source_names=SOURCE_NAMES,
+        partners=partners,
+        snippets={item.id: embeds.embed_snippet(item) for item in partners},
         image_form=image_form or ShareImageForm(formdata=None, alt=campaign.share_image_alt, alt_es=campaign.share_image_alt_es),
     )
 
@@ -165,6 +169,18 @@ def campaign_share_image(campaign_id: int):
             flash(_("The share image is saved."), "success")
             return redirect(back)
     return _edit_page(campaign, _form_for(campaign, from_request=False), form)
+
+
+@bp.post("/endorsements/<int:endorsement_id>/embed-count")
+def endorsement_embed_count(endorsement_id: int):
+    """Show on the campaign page how many signed through a partner's embed, or stop."""
+    endorsement = db.get_or_404(Endorsement, endorsement_id)
+    if ConfirmForm().validate_on_submit():
+        show = request.form.get("action") == "show" and endorsement.public_consent
+        embeds.set_show_embed_count(endorsement.id, current_user.id, show)
+        db.session.commit()
+        flash(_("Saved."), "success")
+    return redirect(url_for("staff.edit_campaign", campaign_id=endorsement.campaign_id) + "#embeds")
 
 
 redisplay_form_on_csrf_error("staff.new_campaign")

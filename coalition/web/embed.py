@@ -1,0 +1,128 @@
+"""Partners' embedded petitions: the sign form, count and progress, compact, in a partner's iframe.
+
+The embed sets no cookie and needs no session: in a browser that blocks third-party
+cookies it signs just the same. Its responses alone may be framed, by that partner's
+website alone (``frame-ancestors``); every other page keeps refusing to be framed.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from coalition import mail
+from coalition.extensions import limit_submissions
+from coalition.forms.petitions import SignForm
+from coalition.i18n import current_language, localized
+from coalition.models import Campaign, Organization
+from coalition.security import CONTENT_SECURITY_POLICY
+from coalition.services import campaigns as campaign_service
+from coalition.services import embeds, signing
+from coalition.services.addresses import InvalidEmail, hash_client_address
+
+bp = Blueprint("embed", __name__, url_prefix="/embed")
+
+
+class EmbedSignForm(SignForm):
+    """The sign form inside a partner's frame: no CSRF token, since a frame on another site
+    gets no cookie where third-party cookies are blocked; the cross-origin check on every
+    POST stands in for it, and sees this form's POST as same-origin."""
+
+    class Meta:
+        csrf = False
+
+
+def _partner_and_campaign(partner: str, slug: str) -> tuple[Organization, Campaign]:
+    organization = embeds.embed_partner(partner)
+    campaign = campaign_service.get_public_campaign(slug)
+    if organization is None or campaign is None:
+        abort(404)
+    return organization, campaign
+
+
+def _framed_by(organization: Organization, body: str, status: int = 200):
+    """The response, framable by this partner's website alone, and kept by no cache."""
+    response = current_app.make_response((body, status))
+    sources = " ".join(embeds.frame_ancestors(organization)) or "'none'"
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "frame-ancestors 'none'", f"frame-ancestors {sources}"
+    )
+    # The CSP above is what browsers obey; X-Frame-Options has no way to name one site.
+    response.headers["X-Frame-Options"] = ""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _offer_pledges(form: SignForm, campaign: Campaign) -> None:
+    form.also_pledge.choices = [(goal.slug, localized(goal, "title")) for goal in campaign.goals]
+
+
+def _render(organization: Organization, campaign: Campaign, form: SignForm | None, status: int = 200, **extra):
+    signable = campaign_service.is_signable(campaign)
+    html = render_template(
+        "embed/sign.html",
+        partner=organization,
+        campaign=campaign,
+        count=campaign_service.confirmed_count(campaign),
+        signable=signable,
+        form=form if signable else None,
+        **extra,
+    )
+    return _framed_by(organization, html, status)
+
+
+@bp.route("/<partner>/campaigns/<slug>", methods=["GET", "POST"])
+@limit_submissions(lambda: current_app.config["SIGN_RATE_LIMIT"])
+def sign(partner: str, slug: str):
+    """The compact sign form for a partner's website; POST signs, then the thank-you step."""
+    organization, campaign = _partner_and_campaign(partner, slug)
+    form = EmbedSignForm()
+    _offer_pledges(form, campaign)
+    if request.method == "GET":
+        form.stamp()
+        return _render(organization, campaign, form)
+    if not campaign_service.is_signable(campaign):
+        return _render(organization, campaign, None, status=409, refused=True)
+    thanks = url_for("embed.thanks", partner=organization.domain, slug=campaign.slug)
+    if form.robot_reason() == "honeypot":
+        return redirect(thanks, code=303)
+    if not form.validate_on_submit():
+        return _render(organization, campaign, form)
+    if form.robot_reason() == "too-fast":
+        form.stamp()
+        return _render(organization, campaign, form, too_fast=True)
+    try:
+        result = signing.sign_petition(
+            campaign,
+            signing.SignerDetails(
+                full_name=form.full_name.data,
+                email=form.email.data,
+                zip_code=form.zip_code.data or None,
+                country=None if form.zip_code.data else (form.country.data or None),
+                comment=form.comment.data or "",
+                show_publicly=bool(form.show_publicly.data),
+                wants_updates=bool(form.wants_updates.data),
+            ),
+            language=current_language(),
+            client_hash=hash_client_address(request.remote_addr, current_app.config["SECRET_KEY"]),
+            pledge_goals=[goal for goal in campaign.goals if goal.slug in (form.also_pledge.data or [])],
+            partner_id=organization.id,
+        )
+    except signing.CampaignNotSignable:
+        return _render(organization, campaign, None, status=409, refused=True)
+    except signing.UnknownZipCode:
+        form.zip_code.errors = [_("We do not know this ZIP code. Please check it.")]
+        return _render(organization, campaign, form)
+    except InvalidEmail:
+        form.email.errors = [_("Please enter a real email address, like name@example.com.")]
+        return _render(organization, campaign, form)
+    if result.email_queued:
+        mail.wake_sender()
+    return redirect(thanks, code=303)
+
+
+@bp.get("/<partner>/campaigns/<slug>/thanks")
+def thanks(partner: str, slug: str):
+    """The thank-you step, inside the frame, with the full campaign page a new tab away."""
+    organization, campaign = _partner_and_campaign(partner, slug)
+    return _framed_by(organization, render_template("embed/thanks.html", partner=organization, campaign=campaign))
