@@ -10,7 +10,7 @@ from coalition import auth, cli, database, errors, i18n, limits_storage, logs, s
 from coalition import models  # noqa: F401  (registers every table on db.metadata)
 from coalition.config import load_config
 from coalition.extensions import babel, csrf, db, limiter, login_manager, migrate
-from coalition.web import page_cache, register_blueprints
+from coalition.web import caching, register_blueprints
 
 #: Top-level folders beside the package, as the coalition's layout asks.
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,11 +35,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     app.config["RATELIMIT_STORAGE_URI"] = limits_storage.storage_uri(app.config["RATELIMIT_STORAGE_URI"])
     limiter.init_app(app)
-    login_manager.init_app(app)
+    # No current_user in every template: loading it reads the session, and public pages
+    # must not (the staff blueprint offers it to its own templates).
+    login_manager.init_app(app, add_context_processor=False)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     templating.init_app(app)
-    page_cache.init_app(app)  # before security: its checks must come first (see security.init_app)
+    caching.init_app(app)
     security.init_app(app)
     register_blueprints(app)
     auth.init_app(app)

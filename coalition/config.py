@@ -62,12 +62,15 @@ def default_config(app: Flask) -> dict:
         "CONFIRMATION_RESEND_MIN_SECONDS": 60,
         # How long browsers and caches may keep the public JSON.
         "API_CACHE_SECONDS": 60,
-        # Campaign pages as anonymous visitors see them are kept this long by each worker
-        # (0: never); a change committed on this machine shows within the grace period
-        # (see coalition/web/page_cache.py). The stamp file defaults to the instance folder.
-        "PAGE_CACHE_SECONDS": 30,
-        "PAGE_CACHE_GRACE_SECONDS": 1,
-        "PAGE_CACHE_STAMP_FILE": "",
+        # How long shared caches (nginx) may keep a public page (s-maxage); browsers
+        # always revalidate. A campaign page is never kept past its closing.
+        "PUBLIC_CACHE_SECONDS": 30,
+        # Origins besides SITE_URL's whose browsers may send forms (a second domain the
+        # site answers on), as a list or separated by commas or spaces.
+        "TRUSTED_ORIGINS": [],
+        # Public forms carry no CSRF token (cross-origin requests are refused by their
+        # fetch metadata); staff forms are checked by the staff blueprint.
+        "WTF_CSRF_CHECK_DEFAULT": False,
         # Forms sent back faster than this are treated as automated (softly).
         "FORM_MIN_FILL_SECONDS": 3,
         "SITE_URL": "http://127.0.0.1:8000",

@@ -26,12 +26,6 @@ _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar(
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-#: Execution option of a Core INSERT, UPDATE or DELETE whose change no public page shows
-#: (a pending signature, email bookkeeping): it keeps the kept campaign pages
-#: (``coalition.web.page_cache``), which any other write drops.
-NO_PUBLIC_CHANGE_OPTION = "changes_no_public_page"
-NO_PUBLIC_CHANGE = {NO_PUBLIC_CHANGE_OPTION: True}
-
 
 @contextlib.contextmanager
 def write_intent() -> Iterator[None]:

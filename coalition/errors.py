@@ -1,4 +1,4 @@
-"""Error pages in the site's own look, and the "form expired" re-display."""
+"""Error pages in the site's own look."""
 
 from __future__ import annotations
 
@@ -17,21 +17,6 @@ log = logging.getLogger(__name__)
 #: When to ask a visitor to come back after the database refused a request.
 STORAGE_RETRY_AFTER_SECONDS = 120
 
-#: Endpoints whose view re-displays its own form when the CSRF check fails. Their
-#: FlaskForm validates the token again, fails, and shows the form with what the
-#: person typed and a fresh token, so nothing they wrote is lost.
-_REDISPLAY_ON_CSRF_ERROR: set[str] = set()
-
-
-def redisplay_form_on_csrf_error(endpoint: str) -> None:
-    """Register a view (by endpoint name) that can safely re-show its form after a CSRF failure.
-
-    Only views that validate with a FlaskForm (which checks the token itself) may be
-    registered: the view runs again, and must refuse to act on the failed token.
-    """
-    _REDISPLAY_ON_CSRF_ERROR.add(endpoint)
-
-
 def _seconds_until_retry() -> int | None:
     """How long until the limit that was hit lets the client in again."""
     try:
@@ -48,22 +33,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError):
-        if request.endpoint in _REDISPLAY_ON_CSRF_ERROR and request.method == "POST":
-            # The CSRF check runs before the blueprints' own checks (a staff login, a
-            # role): run those first, so a re-displayed form never skips them.
-            try:
-                for name in reversed(request.blueprints):
-                    for check in current_app.before_request_funcs.get(name, ()):
-                        refused = current_app.ensure_sync(check)()
-                        if refused is not None:
-                            return refused
-            except HTTPException as refusal:  # abort(403) for the wrong role
-                return current_app.handle_http_exception(refusal)
-            view = current_app.view_functions[request.endpoint]
-            response = current_app.make_response(view(**(request.view_args or {})))
-            if response.status_code < 300:
-                response.status_code = 400
-                return response
         return render_template("errors/csrf.html", back=request.path), 400
 
     @app.errorhandler(429)

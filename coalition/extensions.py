@@ -41,6 +41,13 @@ class StaffLoginManager(LoginManager):
     deletion, on every page. Nothing in it needs protecting, so it is left alone.
     """
 
+    def _update_remember_cookie(self, response):
+        # Staff are never offered "remember me"; the base method reads the session on every
+        # response, which would make every public page private (and add Vary: Cookie).
+        if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+            return response
+        return super()._update_remember_cookie(response)
+
     def _session_protection_failed(self) -> bool:
         if "_user_id" not in session:
             return False
@@ -66,8 +73,7 @@ def limit_submissions(limit_value):
     """``limiter.limit(limit_value, methods=["POST"])``, for a view that shows a form on GET.
 
     Reading such a page is never limited, so the limiter is skipped altogether for its
-    GET and HEAD requests: working out that no limit applies cost more than serving a
-    kept campaign page (see ``coalition.web.page_cache``).
+    GET and HEAD requests (and adds no rate-limit headers to a page caches keep).
     """
 
     def decorate(view):

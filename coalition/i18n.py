@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+from functools import lru_cache
+
 from flask import Flask, current_app, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-#: Name of the cookie that remembers a visitor's choice of language.
-LANGUAGE_COOKIE = "lang"
+from coalition.urls import language_prefix
+
+#: Each language's name, in that language (the switcher shows them so).
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
 
 #: WSGI environ key: the language named by the address's prefix (``/es/...``).
@@ -37,22 +43,58 @@ class LanguagePrefix:
 
 
 def select_locale() -> str:
-    """The language of the address, else the visitor's chosen language, else the browser's
-    preference, else English."""
-    languages = current_app.config["LANGUAGES"]
+    """The language of the address: ``/es/...`` is Spanish, every other address English.
+
+    Never a cookie or the browser's preference: a public page must be the same bytes
+    for everyone who asks for its address, so that caches may keep it.
+    """
     in_address = request.environ.get(LANGUAGE_ENVIRON_KEY)
-    if in_address in languages:
+    if in_address in current_app.config["LANGUAGES"]:
         return in_address
-    chosen = request.cookies.get(LANGUAGE_COOKIE)
-    if chosen in languages:
-        return chosen
-    return request.accept_languages.best_match(languages) or languages[0]
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def current_language() -> str:
     """The language code of the current request ("en" or "es")."""
     locale = get_locale()
     return locale.language if locale else "en"
+
+
+def _site_root() -> str:
+    """The path the site is served under, without the current language's prefix."""
+    root = request.script_root
+    prefix = language_prefix(current_language())
+    return root[: -len(prefix)] if prefix and root.endswith(prefix) else root
+
+
+def page_in(language: str, absolute: bool = False) -> str:
+    """The current page's address in ``language`` (its path only: a query string a visitor
+    added must not end up in a page that caches keep for everyone)."""
+    if absolute:
+        return current_app.config["SITE_URL"].rstrip("/") + language_prefix(language) + request.path
+    return _site_root() + language_prefix(language) + request.path
+
+
+def language_versions() -> list[dict]:
+    """For the switcher and the ``hreflang`` links: each language's code, name and address."""
+    return [
+        {"code": code, "name": LANGUAGE_NAMES.get(code, code), "url": page_in(code), "absolute": page_in(code, True)}
+        for code in current_app.config["LANGUAGES"]
+    ]
+
+
+@lru_cache(maxsize=64)
+def _asset_version(path: str, mtime: float) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()[:12]
+
+
+def asset_url(filename: str) -> str:
+    """A static file's address, the same in every language, with its content's fingerprint
+    as ``?v=`` so that it can be kept for a year and changes address when it changes."""
+    path = os.path.join(current_app.static_folder or "", filename)
+    version = _asset_version(path, os.path.getmtime(path))
+    return f"{_site_root()}{current_app.static_url_path}/{filename}?v={version}"
 
 
 def localized(obj, attribute: str) -> str:
@@ -94,3 +136,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.filters["status_label"] = status_label
     app.jinja_env.globals["current_language"] = current_language
+    app.jinja_env.globals["language_versions"] = language_versions
+    app.jinja_env.globals["asset_url"] = asset_url

@@ -133,7 +133,6 @@ def make_config(tmp_path, database_url):
             "MAIL_SEND_INLINE": True,
             "FORM_MIN_FILL_SECONDS": 0,
             "OUTBOX_DIR": str(tmp_path / "outbox"),
-            "PAGE_CACHE_STAMP_FILE": str(tmp_path / "public-pages.stamp"),
             "SITE_URL": "http://localhost",
             "SERVER_NAME": None,
         }

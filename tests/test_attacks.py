@@ -1,4 +1,5 @@
-"""Attacks on the public side: forged posts (CSRF), script payloads, SQL injection, enumeration.
+"""Attacks on the public side: forged posts (cross-site requests), script payloads, SQL injection,
+enumeration.
 
 The route-wide tests read the routes from ``app.url_map`` when they run, so routes added
 later (the staff area's) are covered without changing this file.
@@ -34,7 +35,7 @@ _CSRF_VALUE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 _EXPIRED_TEXTS = ("The form expired", "This form expired")
 
 
-# --- CSRF on every POST route ---------------------------------------------------------------
+# --- Cross-site requests on every POST route --------------------------------------------------
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def csrf_app(app_factory):
     No app context stays pushed: each test request gets its own, as in production (a
     shared one would share ``g``, and with it Flask-WTF's cached token).
     """
-    app = app_factory(WTF_CSRF_ENABLED=True)
+    app = app_factory(WTF_CSRF_ENABLED=True, SITE_URL="https://coalition.example.org")
     with app.app_context():
         from coalition.services import campaigns as campaign_service
         from coalition.services import content as content_service
@@ -77,12 +78,21 @@ def csrf_app(app_factory):
     return app
 
 
-#: What each form would send if it were genuine: a forged post carries it all but the token.
+#: What each form would send if it were genuine: a forged post carries it all.
 FORM_DATA = {
     "petitions.campaign": sign_data,
     "pledges.pledge": pledge_data,
     "endorsements.endorse": lambda: endorse_data(contact_email="new@org2.example.org",
                                                  website="https://org2.example.org"),
+}
+
+#: How a browser marks a request another site made it send.
+CROSS_SITE = {
+    "Sec-Fetch-Site cross-site": {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+    "Sec-Fetch-Site same-site": {"Sec-Fetch-Site": "same-site", "Origin": "https://www.coalition.example.org"},
+    "Origin alone": {"Origin": "https://evil.example"},
+    "Origin null (a sandboxed frame)": {"Origin": "null"},
+    "the site's origin over plain http": {"Origin": "http://coalition.example.org"},
 }
 
 
@@ -102,39 +112,67 @@ def _token_of(client, path: str) -> str:
     return _CSRF_VALUE.search(client.get(path).get_data(as_text=True)).group(1)
 
 
-def _forged_post(app, rule, variant: str):
-    with app.app_context():
-        path = build_path(rule, app.route_values)
-    client = app.test_client()
-    client.get(path)  # a session of its own, as a visitor's browser would have
-    data = _form_data(app, rule.endpoint)
-    if variant == "broken":
-        data["csrf_token"] = "not-a-token"
-    elif variant == "another session's":
-        data["csrf_token"] = _token_of(app.test_client(), f"/campaigns/{app.route_values['slug']}")
-    return client.post(path, data=data)
-
-
-@pytest.mark.parametrize("variant", ["missing", "broken", "another session's"])
-def test_every_post_route_refuses_a_forged_post_and_writes_nothing(csrf_app, variant):
+@pytest.mark.parametrize("variant", sorted(CROSS_SITE))
+def test_every_post_route_refuses_a_cross_site_post_and_writes_nothing(csrf_app, variant):
     rules = post_rules(csrf_app)
-    assert {"petitions.campaign", "pledges.pledge", "endorsements.endorse", "confirm.confirm"} <= {
-        rule.endpoint for rule in rules
-    }
+    assert {"petitions.campaign", "pledges.pledge", "endorsements.endorse", "confirm.confirm",
+            "endorsements.confirm", "endorsements.withdraw", "staff.login"} <= {rule.endpoint for rule in rules}
     for rule in rules:
+        with csrf_app.app_context():
+            path = build_path(rule, csrf_app.route_values)
         before = _snapshot(csrf_app)
-        response = _forged_post(csrf_app, rule, variant)
+        response = csrf_app.test_client().post(path, data=_form_data(csrf_app, rule.endpoint),
+                                               headers=CROSS_SITE[variant])
+        assert response.status_code == 403, (rule.rule, response.status_code)
         html = response.get_data(as_text=True)
-        if response.status_code == 302 and rule.endpoint.startswith("staff."):
-            # A staff form refuses a visitor who is not logged in before it re-displays.
-            assert "/staff/login" in response.headers["Location"], rule.rule
-        else:
-            assert response.status_code == 400, (rule.rule, response.status_code)
-            assert any(text in html for text in _EXPIRED_TEXTS), rule.rule
+        assert "This form was sent from another website" in html and 'class="site-header"' in html, rule.rule
+        assert "Set-Cookie" not in response.headers, rule.rule
         assert _snapshot(csrf_app) == before, rule.rule
 
 
-def test_a_json_post_that_is_not_form_data_is_refused_before_the_csrf_check(csrf_app):
+def test_put_patch_and_delete_from_another_site_are_refused_too(csrf_app):
+    client = csrf_app.test_client()
+    for method in ("PUT", "PATCH", "DELETE"):
+        response = client.open("/campaigns/open-campaign", method=method, headers={"Sec-Fetch-Site": "cross-site"})
+        assert response.status_code == 403, method
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "same-origin", "Origin": "https://coalition.example.org"},
+        {"Sec-Fetch-Site": "same-origin"},
+        {"Sec-Fetch-Site": "none"},
+        {"Origin": "https://coalition.example.org"},
+        {"Origin": "HTTPS://Coalition.Example.org"},
+        {},
+    ],
+    ids=["fetch metadata and origin", "fetch metadata only", "typed by the person", "origin only",
+         "origin in capitals", "neither (a script, curl)"],
+)
+def test_a_post_from_the_site_itself_or_from_no_browser_signs_without_any_cookie(csrf_app, headers):
+    client = csrf_app.test_client()
+    response = client.post("/campaigns/open-campaign", data=dict(_form_data(csrf_app, "petitions.campaign"),
+                                                                 email="bea@example.org"), headers=headers)
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    assert response.headers["Location"].endswith("/campaigns/open-campaign/thanks")
+    assert "Set-Cookie" not in response.headers
+    with csrf_app.app_context():
+        assert db.session.execute(db.select(Signature).filter_by(email="bea@example.org")).scalar_one()
+        db.session.remove()
+
+
+def test_a_configured_second_origin_may_send_forms(app_factory, make_campaign):
+    app = app_factory(SITE_URL="https://coalition.example.org", TRUSTED_ORIGINS="https://cfwp.example.net")
+    with app.app_context():
+        slug = make_campaign().slug
+        data = sign_data()
+    client = app.test_client()
+    assert client.post(f"/campaigns/{slug}", data=data, headers={"Origin": "https://cfwp.example.net"}).status_code == 303
+    assert client.post(f"/campaigns/{slug}", data=data, headers={"Origin": "https://other.example.net"}).status_code == 403
+
+
+def test_a_json_post_that_is_not_form_data_is_refused(csrf_app):
     client = csrf_app.test_client()
     for body in (0, [1, 2], {"full_name": {"a": 1}}):
         response = client.post(f"/campaigns/{csrf_app.route_values['slug']}", json=body)
@@ -142,24 +180,12 @@ def test_a_json_post_that_is_not_form_data_is_refused_before_the_csrf_check(csrf
         assert "Something was wrong with that request" in response.get_data(as_text=True)
 
 
-def test_the_same_post_with_its_own_token_goes_through(csrf_app):
-    client = csrf_app.test_client()
-    path = f"/campaigns/{csrf_app.route_values['slug']}"
-    token = _token_of(client, path)
-    response = client.post(path, data=dict(_form_data(csrf_app, "petitions.campaign"), email="bea@example.org",
-                                           csrf_token=token))
-    assert response.status_code == 303
-    with csrf_app.app_context():
-        assert db.session.execute(db.select(Signature).filter_by(email="bea@example.org")).scalar_one()
-        db.session.remove()
-
-
-def test_every_staff_post_route_refuses_a_forged_post_even_from_a_logged_in_admin(csrf_app):
+def test_every_staff_post_route_refuses_a_forged_token_even_from_a_logged_in_admin(csrf_app):
+    """Staff forms keep their session-bound token as well (defence in depth): a same-origin
+    POST without it is refused too."""
     from coalition.services import staff as staff_service
 
     rules = [rule for rule in staff_rules(csrf_app) if "POST" in rule.methods and rule.endpoint != "staff.login"]
-    if not rules:
-        pytest.skip("no staff routes in this app yet")
     password = "a long enough password 123"
     with csrf_app.app_context():
         csrf_app.config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST_KIB=8, ARGON2_PARALLELISM=1)
@@ -173,8 +199,9 @@ def test_every_staff_post_route_refuses_a_forged_post_even_from_a_logged_in_admi
         logged_in = client.post("/staff/login", data={"email": "admin@example.org", "password": password, "csrf_token": token})
         assert logged_in.status_code == 302 and "/staff/login" not in logged_in.headers["Location"]
         before = _snapshot(csrf_app)
-        response = client.post(path, data={"csrf_token": "forged"})
+        response = client.post(path, data={"csrf_token": "forged"}, headers={"Sec-Fetch-Site": "same-origin"})
         assert response.status_code == 400, rule.rule
+        assert any(text in response.get_data(as_text=True) for text in _EXPIRED_TEXTS), rule.rule
         assert _snapshot(csrf_app) == before, rule.rule
 
 

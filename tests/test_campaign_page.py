@@ -106,7 +106,7 @@ def test_sharing_links_and_open_graph_without_third_party_script(client, make_ca
     assert f'data-copy="{url}?source=share-link"' in html
     assert f'data-share-url="{url}?source=share-native"' in html
     scripts = re.findall(r"<script[^>]*>", html)
-    assert scripts == ['<script src="/static/js/site.js" defer>']
+    assert len(scripts) == 1 and re.fullmatch(r'<script src="/static/js/site\.js\?v=[0-9a-f]{12}" defer>', scripts[0])
     assert "<iframe" not in html
 
 

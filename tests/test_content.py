@@ -100,8 +100,7 @@ def test_every_piece_of_content_has_its_spanish_text(app, content):
 
 
 def test_spanish_readers_see_the_spanish_content(client, content):
-    client.set_cookie("lang", "es")
-    html = client.get("/goals/public-education").get_data(as_text=True)
+    html = client.get("/es/goals/public-education").get_data(as_text=True)
     assert "Informar al público, a la prensa y a los legisladores" in html
     assert '<html lang="es">' in html
 

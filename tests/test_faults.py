@@ -39,7 +39,6 @@ pytestmark = pytest.mark.slow
 #: A demo campaign that `flask seed-demo` opens.
 SLUG = "alternatives-not-prison"
 START_SECONDS = 30
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 _FORM_STARTED = re.compile(r'name="form_started" type="hidden" value="([^"]+)"')
 
 
@@ -169,24 +168,19 @@ def site(tmp_path):
 
 
 class Signer:
-    """A browser-like client: it opens the sign form once (cookie, CSRF token), then signs many times."""
+    """A browser-like client: it opens the sign form once (for its time stamp), then signs many times."""
 
     def __init__(self, port: int, slug: str = SLUG) -> None:
         self.port = port
         self.path = f"/campaigns/{slug}"
-        self.cookie = ""
         self.fields: dict = {}
 
     def open_form(self) -> None:
-        """GET the campaign page: the session cookie, the CSRF token and the form's time stamp."""
+        """GET the campaign page: the form's time stamp (no cookie, no token: public forms need none)."""
         status, headers, body = request("GET", self.port, self.path)
         assert status == 200, status
-        self.cookie = headers["Set-Cookie"].split(";", 1)[0]
-        html = body.decode()
-        self.fields = {
-            "csrf_token": _CSRF.search(html).group(1),
-            "form_started": _FORM_STARTED.search(html).group(1),
-        }
+        assert "Set-Cookie" not in headers
+        self.fields = {"form_started": _FORM_STARTED.search(body.decode()).group(1)}
 
     def sign(self, address: str) -> tuple[int, str, bytes]:
         """POST the sign form; (status, redirect target, body). Raises OSError if the server is away."""
@@ -196,7 +190,7 @@ class Signer:
                     comment="", homepage="")
         status, headers, body = request(
             "POST", self.port, self.path, urlencode(data).encode(),
-            {"Content-Type": "application/x-www-form-urlencoded", "Cookie": self.cookie},
+            {"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "same-origin"},
         )
         return status, headers.get("Location", ""), body
 

@@ -80,11 +80,12 @@ def test_privacy_notice_says_what_why_how_long_and_how_to_erase(client, content)
         assert phrase in html
 
 
-def test_language_switch_remembers_spanish_and_sets_lang(client, content):
+def test_the_old_language_switch_redirects_to_the_page_in_that_language(client, content):
     response = client.get("/language/es?next=/about")
     assert response.status_code == 302
-    assert response.headers["Location"] == "/about"
-    html = client.get("/about").get_data(as_text=True)
+    assert response.headers["Location"] == "/es/about"
+    assert "Set-Cookie" not in response.headers
+    html = client.get("/es/about").get_data(as_text=True)
     assert '<html lang="es">' in html
 
 
@@ -93,9 +94,14 @@ def test_language_switch_refuses_offsite_next(client, content):
     assert response.headers["Location"] == "/"
 
 
-def test_browser_language_preference_is_followed(client, content):
-    html = client.get("/", headers={"Accept-Language": "es-US,es;q=0.9"}).get_data(as_text=True)
-    assert '<html lang="es">' in html
+def test_the_address_alone_chooses_the_language_not_the_browser_or_a_cookie(client, content):
+    client.set_cookie("lang", "es")
+    response = client.get("/", headers={"Accept-Language": "es-US,es;q=0.9"})
+    html = response.get_data(as_text=True)
+    assert '<html lang="en">' in html
+    assert "Vary" not in response.headers
+    assert 'href="/es/" hreflang="es" lang="es">Español</a>' in html
+    assert '<html lang="es">' in client.get("/es/").get_data(as_text=True)
 
 
 def test_health_probes(client):

@@ -86,7 +86,7 @@ def test_the_session_ends_after_the_idle_time(app, client, make_staff):
 def test_staff_pages_are_not_cached(client, make_staff):
     login(client, make_staff())
     for path in ("/staff/", "/staff/login", "/staff/account/password"):
-        assert client.get(path).headers["Cache-Control"] == "no-store"
+        assert client.get(path).headers["Cache-Control"] == "private, no-store"
 
 
 def test_login_is_limited_per_account_across_addresses(app_factory, make_staff):

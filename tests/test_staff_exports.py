@@ -43,7 +43,7 @@ def test_signatories_csv_is_safe_for_spreadsheets(organizer_client, make_campaig
     response = organizer_client.get("/staff/exports/signatures.csv?s-campaign=fund-atis&s-status=confirmed")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
-    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Cache-Control"] == "private, no-store"
     assert 'attachment; filename="signatures-fund-atis-' in response.headers["Content-Disposition"]
     data = response.data
     assert b"\r\n" in data and data.count(b"\r\n") >= 6

@@ -80,20 +80,21 @@ def test_the_compiled_catalog_matches_the_source(catalog):
 
 def test_spanish_pages_and_errors_are_in_spanish(client, content, make_campaign):
     campaign = make_campaign()
-    client.set_cookie("lang", "es")
-    home = client.get("/").get_data(as_text=True)
+    home = client.get("/es/").get_data(as_text=True)
     assert "Campañas" in home and "Ir al contenido principal" in home
-    page = client.post(f"/campaigns/{campaign.slug}", data={"full_name": "", "email": "x"}).get_data(as_text=True)
+    page = client.post(f"/es/campaigns/{campaign.slug}", data={"full_name": "", "email": "x"}).get_data(as_text=True)
     assert "Por favor" in page or "Escriba" in page or "Ingrese" in page
-    assert "Página no encontrada" in client.get("/nothing-here").get_data(as_text=True)
+    assert "Página no encontrada" in client.get("/es/nothing-here").get_data(as_text=True)
+    refused = client.post(f"/es/campaigns/{campaign.slug}", headers={"Sec-Fetch-Site": "cross-site"})
+    assert "Este formulario se envió desde otro sitio web" in refused.get_data(as_text=True)
 
 
 def test_a_supporter_who_signed_in_spanish_gets_the_email_in_spanish(client, smtp_server, make_campaign):
     from tests.test_signing import sign_data
 
     campaign = make_campaign()
-    client.set_cookie("lang", "es")
-    client.post(f"/campaigns/{campaign.slug}", data=sign_data())
+    client.post(f"/es/campaigns/{campaign.slug}", data=sign_data())
     message = smtp_server.messages[0]
     assert message["Subject"] == "Por favor, confirme su firma"
     assert "Hola" in message.get_content()
+    assert "http://localhost/es/confirm/" in message.get_content()

@@ -1,4 +1,4 @@
-"""A honeypot field and a signed time check, shared by the public forms."""
+"""The public forms' base (no session, no CSRF token), a honeypot field and a signed time check."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from babel.support import Translations
 from flask import current_app
+from flask_wtf import FlaskForm
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, StringField
@@ -41,8 +42,25 @@ def _wtforms_translations(locale: str) -> Translations:
     return Translations.load(messages_path(), [locale], domain="wtforms")
 
 
+class PublicForm(FlaskForm):
+    """A form anyone may send, with no session: so no CSRF token.
+
+    A request from another site is refused before any view runs, by the browser's fetch
+    metadata (``coalition.security.refuse_cross_origin_requests``); a token would need a
+    session cookie, which would make every page that shows a form uncacheable.
+    """
+
+    class Meta:
+        csrf = False
+
+        def get_translations(self, form):
+            """WTForms' own messages in the visitor's language, from a catalog loaded once
+            per language (Flask-WTF reads it from disk again for every request)."""
+            return _wtforms_translations(str(get_locale() or "en"))
+
+
 class AntiSpamMixin:
-    """Add to a FlaskForm: a field people never see, and when the form was served.
+    """Add to a PublicForm: a field people never see, and when the form was served.
 
     ``robot_reason()`` says why a submission looks automated ("honeypot" or
     "too-fast"), or None. Views treat it softly: a honeypot hit gets the normal
@@ -57,12 +75,6 @@ class AntiSpamMixin:
     )
     #: Signed time the form was served.
     form_started = HiddenField()
-
-    class Meta:
-        def get_translations(self, form):
-            """WTForms' own messages in the visitor's language, from a catalog loaded once
-            per language (Flask-WTF reads it from disk again for every request)."""
-            return _wtforms_translations(str(get_locale() or "en"))
 
     def stamp(self) -> None:
         """Sign the current time into the form (call when showing the form)."""

@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TelField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from coalition.forms.antispam import AntiSpamMixin
+from coalition.forms.antispam import AntiSpamMixin, PublicForm
 from coalition.forms.pledges import check_email_address, strip
 from coalition.services.endorsing import (
     ORGANIZATION_TYPE_LABELS,
@@ -48,7 +47,7 @@ def _max(length: int):
     return Length(max=length, message=_l("Use %(max)d characters at most.", max=length))
 
 
-class EndorseForm(AntiSpamMixin, FlaskForm):
+class EndorseForm(AntiSpamMixin, PublicForm):
     """Who the organization is, who speaks for it, its statement, and the two declarations."""
 
     organization_name = StringField(
@@ -120,5 +119,5 @@ class EndorseForm(AntiSpamMixin, FlaskForm):
     )
 
 
-class EndorsementLinkForm(FlaskForm):
+class EndorsementLinkForm(PublicForm):
     """The button behind an emailed link (confirm or withdraw): CSRF only."""

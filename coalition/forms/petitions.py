@@ -6,12 +6,11 @@ import re
 import unicodedata
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectMultipleField, StringField, TextAreaField
 from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from coalition.forms.antispam import AntiSpamMixin
+from coalition.forms.antispam import AntiSpamMixin, PublicForm
 from coalition.services.addresses import InvalidEmail, Place, check_email, lookup_zip
 
 #: Longest comment a signer may leave.
@@ -71,7 +70,7 @@ def _length(maximum: int) -> Length:
     return Length(max=maximum, message=_l("Please use at most %(max)d characters."))
 
 
-class SignForm(AntiSpamMixin, FlaskForm):
+class SignForm(AntiSpamMixin, PublicForm):
     """Sign a campaign: name, email, ZIP code (or country abroad), comment and two choices."""
 
     full_name = StringField(

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from coalition.forms.antispam import AntiSpamMixin
+from coalition.forms.antispam import AntiSpamMixin, PublicForm
 from coalition.i18n import localized
 from coalition.models import PledgeAction
 from coalition.services.addresses import InvalidEmail, check_email, lookup_zip
@@ -61,7 +60,7 @@ def check_zip_or_country(form, field) -> None:
         raise ValidationError(_l("Enter your ZIP code: we use it to find your state legislators."))
 
 
-class PledgeForm(AntiSpamMixin, FlaskForm):
+class PledgeForm(AntiSpamMixin, PublicForm):
     """Name, email, where the supporter lives, what they pledge to do, and a message."""
 
     full_name = StringField(

@@ -159,9 +159,9 @@ def _queue_email(
     name: str,
 ) -> None:
     token = confirmation_token(signature_ids, [p.id for p in pledges])
-    link = external_url("confirm.confirm", token=token)
     goals = [db.session.get(Goal, p.goal_id) for p in pledges]
     locale = language if language in current_app.config["LANGUAGES"] else "en"
+    link = external_url("confirm.confirm", language=locale, token=token)
     with force_locale(locale):
         if signature_ids:
             subject = _("Please confirm your signature")

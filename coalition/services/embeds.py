@@ -102,26 +102,33 @@ class PartnerCount:
 
 def public_partner_counts(campaign_id: int) -> list[PartnerCount]:
     """For verified endorsers who agreed to be shown and whose count staff chose to show:
-    the confirmed signatures through each one's embed, most first."""
-    rows = db.session.execute(
-        db.select(Endorsement.display_name, Organization.name, func.count(Signature.id))
+    the confirmed signatures through each one's embed, most first. Signatures are counted
+    only when staff chose to show a count (few campaigns, few partners, an indexed column)."""
+    shown = db.session.execute(
+        db.select(Endorsement.organization_id, Endorsement.display_name, Organization.name)
         .join(Organization, Organization.id == Endorsement.organization_id)
-        .join(
-            Signature,
-            (Signature.partner_id == Endorsement.organization_id)
-            & (Signature.campaign_id == Endorsement.campaign_id)
-            & (Signature.status == "confirmed"),
-        )
         .where(
             Endorsement.campaign_id == campaign_id,
             Endorsement.status == "verified",
             Endorsement.public_consent.is_(True),
             Endorsement.show_embed_count.is_(True),
         )
-        .group_by(Endorsement.id, Endorsement.display_name, Organization.name)
+    ).all()
+    if not shown:
+        return []
+    counts = dict(
+        db.session.execute(
+            db.select(Signature.partner_id, func.count())
+            .where(
+                Signature.campaign_id == campaign_id,
+                Signature.status == "confirmed",
+                Signature.partner_id.in_([row.organization_id for row in shown]),
+            )
+            .group_by(Signature.partner_id)
+        ).all()
     )
-    counts = [PartnerCount(display or name, int(count)) for display, name, count in rows if count]
-    return sorted(counts, key=lambda row: (-row.count, row.name.casefold()))
+    rows = [PartnerCount(display or name, int(counts.get(org_id, 0))) for org_id, display, name in shown]
+    return sorted((row for row in rows if row.count), key=lambda row: (-row.count, row.name.casefold()))
 
 
 def campaign_embed_partners(campaign: Campaign) -> list[Endorsement]:

@@ -368,10 +368,10 @@ def withdrawal_token(endorsement: Endorsement) -> str:
 def queue_endorsement_email(endorsement: Endorsement) -> None:
     """Queue the email with the confirmation and withdrawal links (the caller commits)."""
     db.session.flush()
-    confirm_link = external_url("endorsements.confirm", token=confirmation_token(endorsement))
-    withdraw_link = external_url("endorsements.withdraw", token=withdrawal_token(endorsement))
     campaign = db.session.get(Campaign, endorsement.campaign_id)
     locale = endorsement.language if endorsement.language in current_app.config["LANGUAGES"] else "en"
+    confirm_link = external_url("endorsements.confirm", language=locale, token=confirmation_token(endorsement))
+    withdraw_link = external_url("endorsements.withdraw", language=locale, token=withdrawal_token(endorsement))
     with force_locale(locale):
         subject = _("Please confirm your organization’s endorsement")
         body = render_template(

@@ -41,7 +41,6 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from coalition import mail
-from coalition.database import NO_PUBLIC_CHANGE
 from coalition.extensions import db, limiter
 from coalition.models import Campaign, Goal, Pledge, Signature
 from coalition.models.types import utcnow
@@ -205,8 +204,7 @@ def _insert_new(values: dict) -> int | None:
     Any other constraint that refuses the row still raises ``IntegrityError``.
     """
     statement = _insert_statement(db.session.get_bind().dialect.name)
-    # A pending signature is on no public page (see coalition.web.page_cache).
-    return db.session.execute(statement, values, execution_options=NO_PUBLIC_CHANGE).scalar()
+    return db.session.execute(statement, values).scalar()
 
 
 @functools.cache
@@ -261,8 +259,7 @@ def _claim_a_send(signature: Signature) -> bool:
             ),
         )
         .values(confirmation_sends=Signature.confirmation_sends + 1, last_confirmation_sent_at=now)
-        # Bookkeeping of emails: no campaign page changes (see coalition.web.page_cache).
-        .execution_options(synchronize_session=False, **NO_PUBLIC_CHANGE)
+        .execution_options(synchronize_session=False)
     ).rowcount
     if claimed:
         # Read back only if something asks (a refresh here cost a query per signature).
@@ -372,7 +369,7 @@ def _queue_already_signed(signature: Signature, email: str, language: str) -> bo
             "email/already_signed.txt",
             name=signature.first_name,
             campaign=campaign,
-            link=external_url("petitions.campaign", slug=campaign.slug),
+            link=external_url("petitions.campaign", language=locale, slug=campaign.slug),
         )
     mail.queue_mail(email, subject, body)
     return True

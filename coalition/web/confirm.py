@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
-from flask_wtf import FlaskForm
 
 from coalition.extensions import limiter
+from coalition.forms.antispam import PublicForm
 from coalition.services import confirmations
 from coalition.tokens import TokenExpired, TokenInvalid
 from coalition.web.petitions import share_links
@@ -13,8 +13,8 @@ from coalition.web.petitions import share_links
 bp = Blueprint("confirm", __name__)
 
 
-class ConfirmForm(FlaskForm):
-    """The "Confirm" button: CSRF only."""
+class ConfirmForm(PublicForm):
+    """The "Confirm" button: no fields."""
 
 
 def _next_steps(submission: confirmations.Submission) -> list[dict]:

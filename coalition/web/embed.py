@@ -19,17 +19,9 @@ from coalition.security import CONTENT_SECURITY_POLICY
 from coalition.services import campaigns as campaign_service
 from coalition.services import embeds, signing
 from coalition.services.addresses import InvalidEmail, hash_client_address
+from coalition.web.caching import keep_until, public_page
 
 bp = Blueprint("embed", __name__, url_prefix="/embed")
-
-
-class EmbedSignForm(SignForm):
-    """The sign form inside a partner's frame: no CSRF token, since a frame on another site
-    gets no cookie where third-party cookies are blocked; the cross-origin check on every
-    POST stands in for it, and sees this form's POST as same-origin."""
-
-    class Meta:
-        csrf = False
 
 
 def _partner_and_campaign(partner: str, slug: str) -> tuple[Organization, Campaign]:
@@ -41,7 +33,7 @@ def _partner_and_campaign(partner: str, slug: str) -> tuple[Organization, Campai
 
 
 def _framed_by(organization: Organization, body: str, status: int = 200):
-    """The response, framable by this partner's website alone, and kept by no cache."""
+    """The response, framable by this partner's website alone."""
     response = current_app.make_response((body, status))
     sources = " ".join(embeds.frame_ancestors(organization)) or "'none'"
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
@@ -49,7 +41,6 @@ def _framed_by(organization: Organization, body: str, status: int = 200):
     )
     # The CSP above is what browsers obey; X-Frame-Options has no way to name one site.
     response.headers["X-Frame-Options"] = ""
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -73,11 +64,16 @@ def _render(organization: Organization, campaign: Campaign, form: SignForm | Non
 
 @bp.route("/<partner>/campaigns/<slug>", methods=["GET", "POST"])
 @limit_submissions(lambda: current_app.config["SIGN_RATE_LIMIT"])
+@public_page
 def sign(partner: str, slug: str):
     """The compact sign form for a partner's website; POST signs, then the thank-you step."""
     organization, campaign = _partner_and_campaign(partner, slug)
-    form = EmbedSignForm()
+    # A public form: no CSRF token (a frame on another site gets no cookie where third-party
+    # cookies are blocked); the cross-origin check on every POST sees the frame's POST as
+    # same-origin, because the frame's document is this site's.
+    form = SignForm()
     _offer_pledges(form, campaign)
+    keep_until(campaign.closes_at)
     if request.method == "GET":
         form.stamp()
         return _render(organization, campaign, form)

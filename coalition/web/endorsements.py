@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from coalition.errors import redisplay_form_on_csrf_error
 from coalition.extensions import limit_submissions, limiter
 from coalition.forms.endorsements import EndorseForm, EndorsementLinkForm
 from coalition.i18n import current_language
@@ -13,6 +12,7 @@ from coalition.services import campaigns as campaign_service
 from coalition.services import endorsing
 from coalition.services.addresses import hash_client_address
 from coalition.tokens import TokenExpired, TokenInvalid
+from coalition.web.caching import public_page
 
 bp = Blueprint("endorsements", __name__)
 
@@ -41,6 +41,7 @@ def _public_campaign_or_404(slug: str) -> Campaign:
 
 @bp.route("/campaigns/<slug>/endorse", methods=["GET", "POST"])
 @limit_submissions(lambda: current_app.config["ENDORSE_RATE_LIMIT"])
+@public_page
 def endorse(slug: str):
     """The endorsement form on its own page; a campaign page's form posts here too."""
     campaign = _public_campaign_or_404(slug)
@@ -100,6 +101,7 @@ def thanks(slug: str):
 
 
 @bp.get("/endorsements")
+@public_page
 def index():
     """Every organization that has endorsed, with the campaigns it endorses."""
     return render_template("endorsements/index.html", endorsers=endorsing.public_endorsers())
@@ -145,7 +147,3 @@ def withdraw(token: str):
     if endorsement.status == "withdrawn":
         return render_template("endorsements/withdrawn.html", endorsement=endorsement, already=True)
     return render_template("endorsements/withdraw.html", endorsement=endorsement, form=form)
-
-
-for _endpoint in ("endorsements.endorse", "endorsements.confirm", "endorsements.withdraw"):
-    redisplay_form_on_csrf_error(_endpoint)

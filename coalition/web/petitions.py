@@ -23,7 +23,6 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from coalition import mail
-from coalition.errors import redisplay_form_on_csrf_error
 from coalition.extensions import limit_submissions, limiter
 from coalition.forms.petitions import SignForm
 from coalition.i18n import current_language, localized
@@ -34,7 +33,7 @@ from coalition.services import embeds, referrals, share_images, signing
 from coalition.services.addresses import InvalidEmail, hash_client_address
 from coalition.web import endorsements as endorsement_views
 from coalition.templating import number
-from coalition.web.page_cache import keep_pages, page_cache
+from coalition.web.caching import keep_until, public_page
 from coalition.urls import external_url
 
 bp = Blueprint("petitions", __name__)
@@ -108,10 +107,11 @@ def _offer_pledges(form: SignForm, campaign: Campaign) -> None:
     form.also_pledge.choices = [(goal.slug, localized(goal, "title")) for goal in campaign.goals]
 
 
-def _render_campaign(campaign: Campaign, form: SignForm | None, status: int = 200, cache_key=None, **extra):
-    """The campaign's page; with ``cache_key``, also kept for the next visitors (see page_cache)."""
+def _render_campaign(campaign: Campaign, form: SignForm | None, status: int = 200, **extra):
+    """The campaign's page (kept by shared caches no longer than the campaign is open)."""
     signable = campaign_service.is_signable(campaign)
     section = endorsement_views.campaign_section(campaign)
+    keep_until(campaign.closes_at)
     html = render_template(
         "petitions/campaign.html",
         campaign=campaign,
@@ -127,9 +127,6 @@ def _render_campaign(campaign: Campaign, form: SignForm | None, status: int = 20
         **section,
         **extra,
     )
-    if cache_key is not None:
-        forms = [f for f in (form if signable else None, section["endorse_form"]) if f is not None]
-        page_cache().put(cache_key, html, [f.form_started.data for f in forms], campaign.closes_at)
     return html, status
 
 
@@ -147,16 +144,15 @@ def _details(form: SignForm) -> signing.SignerDetails:
 
 @bp.route("/campaigns/<slug>", methods=["GET", "POST"])
 @limit_submissions(lambda: current_app.config["SIGN_RATE_LIMIT"])
+@public_page
 def campaign(slug: str):
     """A campaign's page; POST signs it, then redirects to the thank-you page."""
-    # A kept copy of the page has been served before this view, if there was one.
-    cache_key = page_cache().request_key()
     campaign = _public_campaign_or_404(slug)
     form = SignForm()
     _offer_pledges(form, campaign)
     if request.method == "GET":
         form.stamp()
-        return _render_campaign(campaign, form, cache_key=cache_key)
+        return _render_campaign(campaign, form)
 
     if not campaign_service.is_signable(campaign):
         # A stale form or a crafted POST: say so plainly on the page itself.
@@ -165,8 +161,6 @@ def campaign(slug: str):
         # Look exactly like success, and save nothing.
         return redirect(url_for("petitions.thanks", slug=slug), code=303)
     if not form.validate_on_submit():
-        # Shown with 200: after a failed CSRF check, errors.py re-runs this view and
-        # turns a 200 into the 400 of a re-displayed form.
         return _render_campaign(campaign, form)
     if form.robot_reason() == "too-fast":
         form.stamp()
@@ -194,10 +188,6 @@ def campaign(slug: str):
     # Post/redirect/get: reloading the thank-you page sends nothing again, and no
     # personal data travels in the address. New signers and duplicates see the same page.
     return redirect(url_for("petitions.thanks", slug=slug), code=303)
-
-
-redisplay_form_on_csrf_error("petitions.campaign")
-keep_pages("petitions.campaign")
 
 
 @bp.get("/campaigns/<slug>/thanks")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from coalition.errors import redisplay_form_on_csrf_error
 from coalition.extensions import limit_submissions
 from coalition.forms.pledges import PledgeForm
 from coalition.i18n import current_language
@@ -79,6 +78,3 @@ def thanks(slug: str):
     if goal is None:
         abort(404)
     return render_template("pledges/thanks.html", goal=goal)
-
-
-redisplay_form_on_csrf_error("pledges.pledge")

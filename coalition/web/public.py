@@ -5,18 +5,20 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from coalition.extensions import db
-from coalition.i18n import LANGUAGE_COOKIE
+from coalition.forms import antispam
 from coalition.models import Goal
 from coalition.services import campaigns as campaign_service
 from coalition.services import content as content_service
 from coalition.services import pledging
 from coalition.web.pledges import render_goal_page
-from coalition.urls import safe_next
+from coalition.urls import language_prefix, safe_next
+from coalition.web.caching import public_page
 
 bp = Blueprint("public", __name__)
 
 
 @bp.get("/")
+@public_page
 def home():
     """The mission and the featured campaign first, then the goals, the other open
     campaigns, the beliefs and how to get involved."""
@@ -36,6 +38,7 @@ def home():
 
 
 @bp.get("/goals/<slug>")
+@public_page
 def goal(slug: str):
     """One goal's page, with its pledge count and pledge form."""
     goal = db.session.execute(db.select(Goal).filter_by(slug=slug)).scalar_one_or_none()
@@ -45,6 +48,7 @@ def goal(slug: str):
 
 
 @bp.get("/campaigns")
+@public_page
 def campaigns():
     """Every public campaign: open ones, then closed ones."""
     all_campaigns = campaign_service.public_campaigns()
@@ -59,6 +63,7 @@ def campaigns():
 
 
 @bp.get("/about")
+@public_page
 def about():
     """Who the coalition is and what it believes."""
     return render_template(
@@ -70,18 +75,21 @@ def about():
 
 
 @bp.get("/contact")
+@public_page
 def contact():
     """How to reach the coalition."""
     return render_template("public/contact.html", blocks=content_service.content_blocks())
 
 
 @bp.get("/privacy")
+@public_page
 def privacy():
     """What the site collects from supporters, why, for how long, and how to have it erased."""
     return render_template("public/privacy.html", blocks=content_service.content_blocks())
 
 
 @bp.get("/accessibility")
+@public_page
 def accessibility():
     """The accessibility statement."""
     return render_template("public/accessibility.html", blocks=content_service.content_blocks())
@@ -89,16 +97,18 @@ def accessibility():
 
 @bp.get("/language/<code>")
 def set_language(code: str):
-    """Switch the site's language and remember the choice for a year."""
+    """The old language switch: the page asked for, at its address in that language."""
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
-    response = redirect(safe_next(request.args.get("next"), url_for("public.home")))
-    response.set_cookie(
-        LANGUAGE_COOKIE,
-        code,
-        max_age=365 * 24 * 3600,
-        samesite="Lax",
-        secure=current_app.config["SESSION_COOKIE_SECURE"],
-        httponly=True,
-    )
-    return response
+    target = safe_next(request.args.get("next"), "/")
+    return redirect(language_prefix(code) + target)
+
+
+@bp.get("/form-stamp")
+def form_stamp():
+    """A freshly signed form time, for the script that fills it in when a form is shown.
+
+    Pages with forms are kept by caches for a while, so the time rendered into them may
+    be older than the visitor's visit; this answer is never kept.
+    """
+    return {"stamp": antispam.form_stamp()}

@@ -12,6 +12,24 @@
     });
   }
 
+  // Forms carry the signed time they were shown, as a check against robots. A page a
+  // cache kept carries the time it was drawn; ask for the time of this visit instead.
+  document.querySelectorAll("input[name='form_started'][data-stamp-url]").forEach(function (field) {
+    if (!window.fetch) {
+      return;
+    }
+    fetch(field.getAttribute("data-stamp-url"), { credentials: "omit", cache: "no-store" })
+      .then(function (response) {
+        return response.ok ? response.json() : null;
+      })
+      .then(function (data) {
+        if (data && data.stamp) {
+          field.value = data.stamp;
+        }
+      })
+      .catch(function () {});
+  });
+
   // "Copy link" buttons: copy the address they carry.
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     button.hidden = false;

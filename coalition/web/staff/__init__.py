@@ -1,8 +1,10 @@
 """The staff area under ``/staff``: one blueprint, split into modules by task.
 
 Every view needs a logged-in, active staff member, except the login page; views
-marked ``admin_only`` also need the admin role. The checks run before the view,
-in ``before_request``, so no view can forget them. Staff pages are never cached.
+marked ``admin_only`` also need the admin role. Every form sent here carries Flask-WTF's
+session-bound CSRF token as well as passing the site-wide cross-origin check (defence in
+depth). The checks run before the view, in ``before_request``, so no view can forget
+them. Staff pages are never cached.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from collections.abc import Callable
 from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
+
+from coalition.database import SAFE_METHODS
+from coalition.extensions import csrf
+from coalition.web.caching import PRIVATE
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -41,6 +47,8 @@ def _login_redirect():
 
 @bp.before_request
 def _require_staff():
+    if request.method not in SAFE_METHODS and current_app.config["WTF_CSRF_ENABLED"]:
+        csrf.protect()
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
@@ -59,10 +67,15 @@ def _require_staff():
     return None
 
 
+@bp.context_processor
+def _staff_member() -> dict:
+    return {"current_user": current_user}
+
+
 @bp.after_request
 def _no_store(response):
     # Staff pages show supporters' names and emails: no browser or proxy may keep them.
-    response.headers["Cache-Control"] = "no-store"
+    response.headers["Cache-Control"] = PRIVATE
     response.headers["Pragma"] = "no-cache"
     return response
 

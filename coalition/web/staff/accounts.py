@@ -10,7 +10,6 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from coalition.errors import redisplay_form_on_csrf_error
 from coalition.extensions import db, limiter
 from coalition.forms.staff import ChangePasswordForm, ConfirmForm, LoginForm, NewStaffForm, StaffRoleForm
 from coalition.services import staff as staff_service
@@ -63,9 +62,6 @@ def login():
     return render_template("staff/login.html", form=form, failed=failed)
 
 
-redisplay_form_on_csrf_error("staff.login")
-
-
 @bp.post("/logout")
 def logout():
     """End the session."""
@@ -92,9 +88,6 @@ def change_password():
             flash(_("Your password is changed. You were logged out everywhere else."), "success")
             return redirect(url_for("staff.dashboard"))
     return render_template("staff/password.html", form=form)
-
-
-redisplay_form_on_csrf_error("staff.change_password")
 
 
 @bp.route("/accounts", methods=["GET", "POST"])

@@ -10,7 +10,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from coalition.errors import redisplay_form_on_csrf_error
 from coalition.extensions import db
 from coalition.forms.staff import CampaignForm, ConfirmForm, GoalForm, PledgeActionForm, ShareImageForm
 from coalition.models import Campaign, Endorsement, Goal, PledgeAction
@@ -183,10 +182,6 @@ def endorsement_embed_count(endorsement_id: int):
     return redirect(url_for("staff.edit_campaign", campaign_id=endorsement.campaign_id) + "#embeds")
 
 
-redisplay_form_on_csrf_error("staff.new_campaign")
-redisplay_form_on_csrf_error("staff.edit_campaign")
-
-
 @bp.post("/campaigns/<int:campaign_id>/status")
 def campaign_status(campaign_id: int):
     """Open, close, archive or unarchive a campaign."""
@@ -234,9 +229,6 @@ def edit_goal(goal_id: int):
             return redirect(url_for("staff.edit_goal", goal_id=goal.id))
     new_action = PledgeActionForm(formdata=None, prefix="new")
     return render_template("staff/goal_form.html", goal=goal, form=form, new_action=new_action)
-
-
-redisplay_form_on_csrf_error("staff.edit_goal")
 
 
 @bp.post("/goals/<int:goal_id>/actions")

@@ -8,7 +8,6 @@ from flask_login import current_user
 from werkzeug.datastructures import CombinedMultiDict
 from wtforms.fields.choices import SelectChoice
 
-from coalition.errors import redisplay_form_on_csrf_error
 from coalition.extensions import db
 from coalition.forms.staff import PaperSignatureForm, PaperUploadForm
 from coalition.models import Campaign
@@ -80,9 +79,6 @@ def paper():
             kept.campaign.choices = entry_form.campaign.choices
             return _page(kept, upload_form)
     return _page(entry_form, upload_form, status=200 if not entry_form.errors else 400)
-
-
-redisplay_form_on_csrf_error("staff.paper")
 
 
 @bp.post("/paper/upload")

@@ -6,7 +6,6 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from coalition.errors import redisplay_form_on_csrf_error
 from coalition.extensions import db
 from coalition.forms.staff import EraseForm
 from coalition.services import audit_log
@@ -35,9 +34,6 @@ def privacy():
             db.session.rollback()
             form.email.errors.append(str(exc))
     return render_template("staff/privacy.html", form=form, preview=preview)
-
-
-redisplay_form_on_csrf_error("staff.privacy")
 
 
 @bp.get("/audit")
