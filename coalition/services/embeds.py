@@ -24,7 +24,7 @@ from coalition.urls import external_url
 #: What may appear in a frame-ancestors source: a host name or address, maybe a port.
 _HOST = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?$")
 #: The frame's height in the snippet: the whole form fits on a phone without a scroll bar inside.
-SNIPPET_HEIGHT = 980
+SNIPPET_HEIGHT = 1200
 
 
 def embed_partner(domain: str) -> Organization | None:
