@@ -176,3 +176,26 @@ def test_the_share_image_is_a_1200_by_630_png_with_the_count(live_server, new_pa
         assert ImageChops.difference(card.convert("RGB"), other.convert("RGB")).getbbox() is not None
     (ARTIFACTS / "screenshots").mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "screenshots" / "share-card.png").write_bytes(response.body())
+
+
+TARGET_SIZES_JS = """
+(selector) => Array.from(document.querySelectorAll(selector))
+  .filter(el => el.offsetParent !== null)
+  .map(el => { const r = el.getBoundingClientRect();
+               return {what: el.outerHTML.slice(0, 80), width: r.width, height: r.height}; })
+"""
+
+
+@pytest.mark.parametrize("path", ["/", f"/campaigns/{OPEN_CAMPAIGN}", "/goals/alternatives-to-incarceration", "/es/"])
+def test_tap_targets_are_at_least_24_by_24_on_a_phone(phone_page, path):
+    # WCAG 2.2, 2.5.8: checkboxes, buttons, the footer's and the header's links (links
+    # inside a sentence are exempt).
+    phone_page.goto(path)
+    selector = (
+        "input[type=checkbox], button, .button, .site-footer a, .main-nav a, .share-link, "
+        ".goal-item-title, .embed-more summary"
+    )
+    targets = phone_page.evaluate(TARGET_SIZES_JS, selector)
+    assert targets, "no targets found"
+    small = [t for t in targets if t["width"] < 24 or t["height"] < 24]
+    assert small == []
