@@ -35,6 +35,8 @@ def default_config(app: Flask) -> dict:
         "MAIL_URL": "",
         "MAIL_FROM": "Coalition for Women Prisoners <no-reply@localhost>",
         "OUTBOX_DIR": os.path.join(app.instance_path, "outbox"),
+        # Staff pages show times, and the dashboard counts days, in this zone (exports stay in UTC).
+        "TIME_ZONE": "America/New_York",
         # Share images staff upload (re-encoded, named by their content's hash).
         "SHARE_IMAGE_DIR": os.path.join(app.instance_path, "share-images"),
         # How long a drawn share card (title, name, count) is kept before it is drawn again.

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from flask import Flask
+from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_decimal
-from flask_babel import format_date, format_datetime, ngettext
+from flask import Flask, current_app
+from flask_babel import format_date, format_datetime, get_locale, ngettext
 from markupsafe import Markup, escape
 
 from coalition.formatting import render_campaign_body
@@ -55,6 +57,14 @@ def date_time(value: datetime | None) -> str:
     return format_datetime(value, format="medium") if value else ""
 
 
+def staff_time(value: datetime | None) -> str:
+    """A date and time in the coalition's zone, with the zone named ("Mar 4, 2027, 9:05:00 AM EST")."""
+    if not value:
+        return ""
+    local = value.astimezone(ZoneInfo(current_app.config["TIME_ZONE"]))
+    return f"{babel_format_datetime(local, format='medium', tzinfo=local.tzinfo, locale=get_locale())} {local.strftime('%Z')}"
+
+
 def time_left(deadline: datetime | None, now: datetime | None = None) -> str:
     """How long until ``deadline``, in words ("3 days left")."""
     if deadline is None:
@@ -80,6 +90,7 @@ def init_app(app: Flask) -> None:
         milestone=next_milestone,
         long_date=long_date,
         date_time=date_time,
+        staff_time=staff_time,
         time_left=time_left,
         campaign_body=render_campaign_body,
     )

@@ -146,7 +146,7 @@ def test_dashboard_shows_counts_days_pledges_and_counties(staff_client, make_cam
     assert "Keep families connected" in html
     assert "<dt>Confirmed</dt><dd>4</dd>" in html
     assert "<dt>Pending</dt><dd>1</dd>" in html
-    assert "<dt>Today (UTC)</dt><dd>3</dd>" in html
+    assert "<dt>Today (New York)</dt><dd>3</dd>" in html
     assert "<dt>Of target</dt><dd>40%</dd>" in html
     assert '<th scope="row">Kings County</th><td class="num">2</td>' in html
     assert '<th scope="row">Albany County</th><td class="num">1</td>' in html
