@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from flask_wtf.file import FileField, FileRequired
@@ -116,13 +117,28 @@ STATUS_LABELS = {
 }
 
 
+#: The same filters for pledges: in Spanish a pledge ("compromiso") is masculine, a
+#: signature ("firma") feminine, so one English word is two Spanish ones.
+PLEDGE_STATUS_LABELS = {
+    "confirmed": _lp("pledges", "Confirmed (counted)"),
+    "pending": _lp("pledges", "Pending (not confirmed yet)"),
+    "invalidated": _lp("pledges", "Invalidated"),
+    "all": _lp("pledges", "All"),
+}
+SIGNATURE_STATUS_LABELS = {
+    **STATUS_LABELS,
+    "invalidated": _lp("signatures", "Invalidated"),
+    "all": _lp("signatures", "All"),
+}
+
+
 class SignatureExportForm(_ExportForm):
     """Filters of the signatories export."""
 
     campaign = SelectField(_l("Campaign"), validate_choice=True, default="")
     status = SelectField(
         _l("Status"),
-        choices=[SelectChoice(s, STATUS_LABELS[s]) for s in ("confirmed", "pending", "invalidated", "all")],
+        choices=[SelectChoice(s, SIGNATURE_STATUS_LABELS[s]) for s in ("confirmed", "pending", "invalidated", "all")],
         default="confirmed",
     )
     consented_only = BooleanField(_l("Only signers who agreed to receive updates"))
@@ -135,7 +151,7 @@ class PledgeExportForm(_ExportForm):
     goal = SelectField(_l("Goal"), validate_choice=True, default="")
     status = SelectField(
         _l("Status"),
-        choices=[SelectChoice(s, STATUS_LABELS[s]) for s in ("confirmed", "pending", "invalidated", "all")],
+        choices=[SelectChoice(s, PLEDGE_STATUS_LABELS[s]) for s in ("confirmed", "pending", "invalidated", "all")],
         default="confirmed",
     )
     county = SelectField(_l("County"), validate_choice=True, default="")

@@ -15,7 +15,7 @@ from coalition.forms.staff import CampaignForm, ConfirmForm, GoalForm, PledgeAct
 from coalition.models import Campaign, Endorsement, Goal, PledgeAction
 from coalition.services import campaign_editing as editing
 from coalition.services import counting, embeds, referrals, share_images
-from coalition.i18n import status_label
+from coalition.i18n import localized, status_label
 from coalition.web.staff import bp
 
 #: How the Signatures-by-source table names each share link's service.
@@ -31,7 +31,7 @@ SOURCE_NAMES = {
 
 
 def _goal_choices() -> list[SelectChoice]:
-    return [SelectChoice(g.slug, g.title) for g in db.session.scalars(db.select(Goal).order_by(Goal.position))]
+    return [SelectChoice(g.slug, localized(g, "title")) for g in db.session.scalars(db.select(Goal).order_by(Goal.position))]
 
 
 def _start(day):
