@@ -228,3 +228,24 @@ def test_the_confirmation_page_offers_the_next_steps(client, make_campaign):
     # The page is personal: never kept by the page cache (a POST), and in Spanish too.
     spanish = client.get(f"/es/confirm/{token}").get_data(as_text=True)
     assert "Qué más puede hacer por" in spanish
+
+
+def test_untranslated_content_is_marked_english_on_the_spanish_site(client, make_campaign):
+    campaign = make_campaign(title="Only in English", summary="English summary.")
+    html = client.get(f"/es/campaigns/{campaign.slug}").get_data(as_text=True)
+    assert '<h1 id="campaign-title" lang="en">Only in English</h1>' in html
+    assert '<p class="lead" lang="en">English summary.</p>' in html
+    campaign.title_es = "Solo en español"
+    db.session.commit()
+    html = client.get(f"/es/campaigns/{campaign.slug}").get_data(as_text=True)
+    assert '<h1 id="campaign-title">Solo en español</h1>' in html
+    english = client.get(f"/campaigns/{campaign.slug}").get_data(as_text=True)
+    assert '<h1 id="campaign-title">Only in English</h1>' in english
+
+
+def test_the_demo_content_is_in_spanish_too(app, content):
+    from coalition.services.demo import seed_demo
+
+    campaigns = seed_demo()
+    db.session.commit()
+    assert campaigns and all(c.title_es and c.summary_es and c.body_es for c in campaigns)
