@@ -40,7 +40,7 @@ def test_one_email_one_link_confirms_signature_and_pledges_over_real_smtp(mail_a
     mail.wake_sender()
     assert len(smtp_server.messages) == 1
     message = smtp_server.messages[0]
-    assert message["Subject"] == "Please confirm your signature"
+    assert message["Subject"] == f"Please confirm your signature: “{campaign.title}”"
     link = _link_from(message)
 
     client = mail_app.test_client()
@@ -72,7 +72,7 @@ def test_confirmation_email_is_in_the_supporters_language(mail_app, smtp_server,
     db.session.commit()
     mail.wake_sender()
     message = smtp_server.messages[0]
-    assert message["Subject"] == "Por favor, confirme su firma"
+    assert message["Subject"] == "Por favor, confirme su firma: “Campaign 1”"
     assert "Hola" in message.get_content()
 
 

@@ -249,3 +249,12 @@ def test_the_demo_content_is_in_spanish_too(app, content):
     campaigns = seed_demo()
     db.session.commit()
     assert campaigns and all(c.title_es and c.summary_es and c.body_es for c in campaigns)
+
+
+def test_the_thank_you_page_after_pledging_links_to_the_development_outbox(client, content):
+    from tests.public_forms import pledge_data
+
+    response = client.post("/goals/alternatives-to-incarceration/pledge", data=pledge_data())
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'href="/dev/outbox"' in html
+    assert "press “Confirm my pledge”" in html

@@ -87,7 +87,7 @@ def test_a_gif_that_pillow_reads_is_still_refused(app, tmp_path):
 
 @pytest.mark.parametrize("size", [(8000, 5001), (12000, 10000)], ids=["over-40-mp", "over-pillows-own-limit"])
 def test_too_many_pixels_is_refused_from_the_header_before_decoding(app, tmp_path, monkeypatch, size):
-    data = png_of(size, mode="1")  # a blank two-colour image: small file, many pixels
+    data = png_of(size, mode="1")  # a blank two-color image: small file, many pixels
     assert len(data) < 5 * 1024 * 1024
 
     def never(self):

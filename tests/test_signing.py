@@ -207,7 +207,7 @@ def test_signing_twice_shows_the_same_page_and_resends_a_few_times_at_most(
     [signature] = signatures()
     assert signature.full_name == "Rosa Martínez"  # a repeat changes nothing
     assert signature.confirmation_sends == 3
-    assert [m["Subject"] for m in smtp_server.messages] == ["Please confirm your signature"] * 3
+    assert [m["Subject"] for m in smtp_server.messages] == [f"Please confirm your signature: “{campaign.title}”"] * 3
     # Each email's link confirms the one signature.
     from coalition.services import confirmations
 
@@ -287,7 +287,8 @@ def test_the_confirmation_journey_over_real_smtp(mail_app, smtp_server, make_cam
     assert len(smtp_server.messages) == 1
     message = smtp_server.messages[0]
     assert message["To"] == "rosa@example.org"
-    assert message["Subject"] == "Please confirm your signature"
+    # The subject names the campaign.
+    assert message["Subject"] == f"Please confirm your signature: “{campaign.title}”"
     text = message.get_content()
     assert "Close Rikers' women's jail" in text
     link = confirm_link(text)
@@ -452,7 +453,11 @@ def test_development_thank_you_page_links_to_the_outbox(app, client, make_campai
     name = outbox_files(app)[0]
     message = client.get(f"/dev/outbox/{name}")
     assert message.mimetype == "text/plain"
-    assert b"Subject: Please confirm your signature" in message.data
+    import email as email_module
+    from email import policy
+
+    parsed = email_module.message_from_bytes(message.data, policy=policy.default)
+    assert parsed["Subject"] == f"Please confirm your signature: “{campaign.title}”"
     message.close()
     assert client.get("/dev/outbox/..%2Fconfig.py").status_code == 404
 

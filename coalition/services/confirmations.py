@@ -163,7 +163,10 @@ def _queue_email(
     locale = language if language in current_app.config["LANGUAGES"] else "en"
     link = external_url("confirm.confirm", language=locale, token=token)
     with force_locale(locale):
-        if signature_ids:
+        if signature_ids and len(campaigns) == 1:
+            title = (campaigns[0].title_es if locale == "es" else "") or campaigns[0].title
+            subject = _("Please confirm your signature: “%(title)s”", title=title)
+        elif signature_ids:
             subject = _("Please confirm your signature")
         else:
             subject = _("Please confirm your pledge")
