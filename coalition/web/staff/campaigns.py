@@ -182,19 +182,28 @@ def endorsement_embed_count(endorsement_id: int):
     return redirect(url_for("staff.edit_campaign", campaign_id=endorsement.campaign_id) + "#embeds")
 
 
+#: Status changes that end signing or hide a campaign: asked to confirm first.
+CONFIRMED_ACTIONS = ("close", "archive")
+
+
 @bp.post("/campaigns/<int:campaign_id>/status")
 def campaign_status(campaign_id: int):
-    """Open, close, archive or unarchive a campaign."""
+    """Open, close, archive or unarchive a campaign; closing and archiving ask to confirm."""
+    action = request.form.get("action", "")
+    back = request.form.get("back", "")
+    if action in CONFIRMED_ACTIONS and request.form.get("confirmed") != "yes":
+        campaign = db.get_or_404(Campaign, campaign_id)
+        return render_template("staff/confirm_status.html", campaign=campaign, action=action, back=back)
     if ConfirmForm().validate_on_submit():
         try:
-            campaign = editing.change_status(campaign_id, current_user.id, request.form.get("action", ""))
+            campaign = editing.change_status(campaign_id, current_user.id, action)
         except editing.CampaignError as exc:
             db.session.rollback()
             flash(str(exc), "error")
         else:
             db.session.commit()
             flash(_("“%(title)s” is now %(status)s.", title=campaign.title, status=status_label(campaign.status)), "success")
-    if request.form.get("back") == "edit":
+    if back == "edit":
         return redirect(url_for("staff.edit_campaign", campaign_id=campaign_id))
     return redirect(url_for("staff.campaigns"))
 
