@@ -191,6 +191,20 @@ class BulkPreview:
         return self.confirmed + self.pending
 
 
+#: How many of the signatures a bulk invalidation would take its preview lists.
+BULK_SAMPLE = 50
+
+
+def bulk_invalidation_sample(criteria: BulkCriteria, limit: int = BULK_SAMPLE) -> list[Signature]:
+    """The first signatures (oldest first) that ``criteria`` would invalidate, for staff to look at."""
+    criteria.check()
+    return list(
+        db.session.scalars(
+            db.select(Signature).where(*criteria.conditions()).order_by(Signature.created_at, Signature.id).limit(limit)
+        )
+    )
+
+
 def preview_bulk_invalidation(criteria: BulkCriteria) -> BulkPreview:
     """Count what ``criteria`` would invalidate, changing nothing."""
     criteria.check()

@@ -231,4 +231,8 @@ def invalidate_bulk():
                 hidden.raw_data = None
                 hidden.data = str(value)
     campaign = db.session.get(Campaign, form.campaign.data) if form.campaign.data else None
-    return render_template("staff/bulk.html", form=form, preview=preview, campaign=campaign)
+    sample = moderation_service.bulk_invalidation_sample(_criteria(form)) if preview is not None and preview.total else []
+    return render_template(
+        "staff/bulk.html", form=form, preview=preview, campaign=campaign, sample=sample,
+        sample_limit=moderation_service.BULK_SAMPLE,
+    )
