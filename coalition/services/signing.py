@@ -334,7 +334,9 @@ def _pledges_with(
         language=language,
         client_hash=client_hash,
     )
-    result = pledging.create_pending_pledges([(goal, []) for goal in chosen], supporter, signature_id=signature_id)
+    # The sign form offers each goal with its first action, and says so: that is the one recorded.
+    goal_actions = [(goal, [action.key] if (action := pledging.first_action(goal)) else []) for goal in chosen]
+    result = pledging.create_pending_pledges(goal_actions, supporter, signature_id=signature_id)
     return result.to_confirm
 
 

@@ -20,6 +20,7 @@ from coalition.services import campaigns as campaign_service
 from coalition.services import embeds, signing
 from coalition.services.addresses import InvalidEmail, hash_client_address
 from coalition.web.caching import keep_until, public_page
+from coalition.web.petitions import pledge_choice_label
 
 bp = Blueprint("embed", __name__, url_prefix="/embed")
 
@@ -44,7 +45,7 @@ def _framed_by(organization: Organization, body: str, status: int = 200):
 
 
 def _offer_pledges(form: SignForm, campaign: Campaign) -> None:
-    form.also_pledge.choices = [(goal.slug, localized(goal, "title")) for goal in campaign.goals]
+    form.also_pledge.choices = [(goal.slug, pledge_choice_label(goal)) for goal in campaign.goals]
 
 
 def _render(organization: Organization, campaign: Campaign, form: SignForm | None, status: int = 200, **extra):

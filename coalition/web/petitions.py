@@ -29,7 +29,7 @@ from coalition.i18n import current_language, localized
 from coalition.models import Campaign
 from coalition.models.types import utcnow
 from coalition.services import campaigns as campaign_service
-from coalition.services import embeds, referrals, share_images, signing
+from coalition.services import embeds, pledging, referrals, share_images, signing
 from coalition.services.addresses import InvalidEmail, hash_client_address
 from coalition.web import endorsements as endorsement_views
 from coalition.templating import number
@@ -102,9 +102,18 @@ def _closed_on(campaign: Campaign):
     return None
 
 
+def pledge_choice_label(goal) -> str:
+    """A goal on the sign form, with the action a pledge there records ("…: I will call my legislators")."""
+    action = pledging.first_action(goal)
+    title = localized(goal, "title")
+    if action is None:
+        return title
+    return _("%(goal)s (I will: %(action)s)", goal=title, action=localized(action, "label"))
+
+
 def _offer_pledges(form: SignForm, campaign: Campaign) -> None:
     """Offer "I also pledge to support" for each goal the campaign advances."""
-    form.also_pledge.choices = [(goal.slug, localized(goal, "title")) for goal in campaign.goals]
+    form.also_pledge.choices = [(goal.slug, pledge_choice_label(goal)) for goal in campaign.goals]
 
 
 def _render_campaign(campaign: Campaign, form: SignForm | None, status: int = 200, **extra):
