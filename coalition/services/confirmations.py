@@ -174,7 +174,7 @@ def _queue_email(
             "email/confirm_submission.txt",
             name=name.split()[0] if name.split() else "",
             campaigns=campaigns,
-            goals=goals,
+            goal_actions=[(goal, list(pledge.actions)) for goal, pledge in zip(goals, pledges)],
             link=link,
             days=TOKEN_MAX_AGE_SECONDS // 86400,
         )
