@@ -37,7 +37,7 @@ CARD_SIZE = (1200, 630)
 STORED_MAX_SIDE = 1200
 #: Pillow's names of the formats accepted, and the stored file's extension for each.
 ACCEPTED_FORMATS = {"PNG": "png", "JPEG": "jpg"}
-#: The shortest and longest alt text.
+#: The longest alt text.
 ALT_MAX = 300
 
 

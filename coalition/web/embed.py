@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from coalition import mail
 from coalition.extensions import limit_submissions
 from coalition.forms.petitions import SignForm
-from coalition.i18n import current_language, localized
+from coalition.i18n import current_language
 from coalition.models import Campaign, Organization
 from coalition.security import CONTENT_SECURITY_POLICY
 from coalition.services import campaigns as campaign_service
