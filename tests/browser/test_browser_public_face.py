@@ -193,7 +193,7 @@ def test_tap_targets_are_at_least_24_by_24_on_a_phone(phone_page, path):
     phone_page.goto(path)
     selector = (
         "input[type=checkbox], button, .button, .site-footer a, .main-nav a, .share-link, "
-        ".goal-item-title, .embed-more summary"
+        ".goal-item-title, .goal-item-pledge, .embed-more summary"
     )
     targets = phone_page.evaluate(TARGET_SIZES_JS, selector)
     assert targets, "no targets found"
