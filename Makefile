@@ -24,11 +24,14 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 ## make run: install, create or upgrade the database, load content and demo data if empty, serve.
+## make run PORT=8101 HOST=0.0.0.0: another port or address; emailed links follow them
+## (COALITION_SITE_URL is http://HOST:PORT unless it is set).
 run: install
 	$(BIN)/flask --app app db upgrade
 	$(BIN)/flask --app app setup-if-empty
 	@echo "Serving the coalition site at http://$(HOST):$(PORT)  (Ctrl+C to stop)"
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - app:app
+	COALITION_SITE_URL="$${COALITION_SITE_URL:-http://$(HOST):$(PORT)}" \
+		$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - app:app
 
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 

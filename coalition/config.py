@@ -36,6 +36,12 @@ def default_config(app: Flask) -> dict:
         "MAIL_URL": "",
         "MAIL_FROM": "Coalition for Women Prisoners <no-reply@localhost>",
         "OUTBOX_DIR": os.path.join(app.instance_path, "outbox"),
+        # Staff pages show times, and the dashboard counts days, in this zone (exports stay in UTC).
+        "TIME_ZONE": "America/New_York",
+        # Share images staff upload (re-encoded, named by their content's hash).
+        "SHARE_IMAGE_DIR": os.path.join(app.instance_path, "share-images"),
+        # How long a drawn share card (title, name, count) is kept before it is drawn again.
+        "SHARE_CARD_SECONDS": 300,
         "MAIL_TIMEOUT_SECONDS": 10,
         # Send mail in the request's own thread (tests); otherwise a background thread sends it.
         "MAIL_SEND_INLINE": False,

@@ -9,6 +9,7 @@ from functools import lru_cache
 from flask import Flask, current_app, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from coalition.urls import language_prefix
 
@@ -106,6 +107,14 @@ def localized(obj, attribute: str) -> str:
     return getattr(obj, attribute)
 
 
+def untranslated(obj, attribute: str) -> Markup:
+    """`` lang="en"`` for an element showing ``obj.<attribute>`` in English on a Spanish page
+    (its Spanish text is empty), so a screen reader reads it in English; else nothing."""
+    if current_language() != "en" and not getattr(obj, f"{attribute}_es", "") and getattr(obj, attribute, ""):
+        return Markup(' lang="en"')
+    return Markup("")
+
+
 #: The words for the states of campaigns, signatures and endorsements, in the reader's language.
 STATUS_LABELS = {
     "draft": _l("draft"),
@@ -155,6 +164,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.filters["status_label"] = status_label
     app.jinja_env.filters["outcome_label"] = outcome_label
+    app.jinja_env.filters["untranslated"] = untranslated
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["language_versions"] = language_versions
     app.jinja_env.globals["asset_url"] = asset_url

@@ -188,6 +188,10 @@ def init_app(app: Flask) -> None:
         # appends (setdefault scanned them all once per header, on every response).
         headers = response.headers
         present = {name.lower() for name, _ in headers.items()}
+        if "content-security-policy" in present and "frame-ancestors" in headers["Content-Security-Policy"]:
+            # A view that says who may frame it (a partner's embed): X-Frame-Options can
+            # name no one site, and DENY would contradict it.
+            present.add("x-frame-options")
         for lower, name, value in wanted_lower:
             if lower not in present:
                 headers.add(name, value)

@@ -48,8 +48,8 @@ def test_campaign_page_shows_text_goals_progress_and_deadline(client, make_campa
     assert 'href="/goals/alternatives-to-incarceration"' in html
     assert 'href="/goals/family-and-community-ties"' in html
     # The progress bar, with the number also in text.
-    assert '<progress id="campaign-progress" max="250" value="1" aria-describedby="campaign-progress-text">' in html
-    assert "1 signatures of a goal of 250" in html
+    assert '<progress id="campaign-progress" max="50" value="1" aria-describedby="campaign-progress-text">' in html
+    assert "1 signature, next milestone 50. <span class=\"progress-target\">Target: 250 signatures</span>" in html
     assert "Deadline:" in html and "10 days left" in html
     # The form, with its fields labelled.
     for name in ("full_name", "email", "zip_code", "country", "comment", "show_publicly", "wants_updates"):
@@ -78,7 +78,7 @@ def test_the_wall_shows_first_name_and_city_of_those_who_chose_only(client, make
     assert wall.index("Ana") < wall.index("Keisha")
     for private in ("Brown", "Marie", "Hidden", "Pending", "@example.org"):
         assert private not in html
-    assert "3 signatures of a goal of 100" in html
+    assert "3 signatures, next milestone 50. <span class=\"progress-target\">Target: 100 signatures</span>" in html
 
 
 def test_no_wall_when_nobody_chose_to_be_shown(client, make_campaign):
@@ -99,8 +99,12 @@ def test_sharing_links_and_open_graph_without_third_party_script(client, make_ca
     for start in ("mailto:?", "https://wa.me/?", "https://www.facebook.com/sharer/sharer.php?u=",
                   "https://x.com/intent/post?", "https://bsky.app/intent/compose?"):
         assert f'href="{start}' in html
-    assert "http%3A%2F%2Flocalhost%2Fcampaigns%2F" in html
-    assert f'data-copy="{url}"' in html
+    # Each service's link names it in ?source=share-<service>, for staff's counts.
+    quoted = f"http%3A%2F%2Flocalhost%2Fcampaigns%2F{campaign.slug}%3Fsource%3Dshare-"
+    for service in ("email", "whatsapp", "facebook", "x", "bluesky"):
+        assert quoted + service in html
+    assert f'data-copy="{url}?source=share-link"' in html
+    assert f'data-share-url="{url}?source=share-native"' in html
     scripts = re.findall(r"<script[^>]*>", html)
     assert len(scripts) == 1 and re.fullmatch(r'<script src="/static/js/site\.js\?v=[0-9a-f]{12}" defer>', scripts[0])
     assert "<iframe" not in html

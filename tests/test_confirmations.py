@@ -39,7 +39,7 @@ def test_one_email_one_link_confirms_signature_and_pledges_over_real_smtp(mail_a
     db.session.commit()  # the hook after commit sends it (inline in the tests)
     assert len(smtp_server.messages) == 1
     message = smtp_server.messages[0]
-    assert message["Subject"] == "Please confirm your signature"
+    assert message["Subject"] == f"Please confirm your signature: “{campaign.title}”"
     link = _link_from(message)
 
     client = mail_app.test_client()
@@ -70,7 +70,7 @@ def test_confirmation_email_is_in_the_supporters_language(mail_app, smtp_server,
     confirmations.queue_confirmation_email("rosa@example.org", "es", [signature])
     db.session.commit()  # the hook after commit sends it (inline in the tests)
     message = smtp_server.messages[0]
-    assert message["Subject"] == "Por favor, confirme su firma"
+    assert message["Subject"] == "Por favor, confirme su firma: “Campaign 1”"
     assert "Hola" in message.get_content()
 
 

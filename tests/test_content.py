@@ -50,7 +50,7 @@ def test_staff_edits_survive_a_reload_unless_overwritten(app, content):
 def test_load_content_command_is_idempotent(app, runner):
     first = runner.invoke(args=["load-content"])
     assert first.exit_code == 0, first.output
-    assert "40 added" in first.output
+    assert "41 added" in first.output
     second = runner.invoke(args=["load-content"])
     assert "0 added, 0 updated" in second.output
 

@@ -212,7 +212,7 @@ def test_standalone_page_and_campaign_partial_show_the_form(client, make_campaig
         ({"contact_email": "director@"}, "contact_email", "Enter an email address like name@example.org."),
         ({"contact_phone": "call me"}, "contact_phone", "Enter a phone number"),
         ({"statement": "x" * 1001}, "statement", "Use 1000 characters at most."),
-        ({"authorized": None}, "authorized", "Only someone authorised by the organization may endorse"),
+        ({"authorized": None}, "authorized", "Only someone authorized by the organization may endorse"),
     ],
 )
 def test_each_rule_is_explained_beside_its_field_and_nothing_typed_is_lost(

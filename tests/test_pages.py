@@ -19,9 +19,10 @@ def test_home_shows_all_six_goals_with_links(client, content):
     goals = goals_in_order()
     assert len(goals) == 6
     html = client.get("/").get_data(as_text=True)
+    # Compact: each goal's title links to its page, with its pledge count beside it.
     for goal in goals:
-        assert goal.summary in html
-        assert f'href="/goals/{goal.slug}"' in html
+        assert f'<a class="goal-item-title" href="/goals/{goal.slug}">{goal.title}</a>' in html
+    assert html.count('<span class="goal-item-count">0 pledges</span>') == 6
 
 
 def test_home_shows_mission_beliefs_and_how_to_get_involved(client, content):

@@ -65,3 +65,19 @@ def test_a_confirmed_signer_who_adds_pledges_gets_a_pledge_confirmation(app, cli
     db.session.expire_all()
     assert db.session.scalars(db.select(Pledge.status)).all() == ["confirmed"]
     assert counting.signature_counts([campaign.id])[campaign.id] == 1
+
+
+def test_a_pledge_made_on_the_sign_form_records_the_goals_first_action_and_says_so(app, client, smtp_server, make_campaign):
+    from coalition.services.pledging import first_action
+
+    campaign = make_campaign(goal_slugs=["alternatives-to-incarceration"])
+    goal = db.session.get(Goal, _goal_id("alternatives-to-incarceration"))
+    action = first_action(goal)
+    page = client.get(f"/campaigns/{campaign.slug}").get_data(as_text=True)
+    assert f"{goal.title} (I will: {action.label})" in page
+    client.post(f"/campaigns/{campaign.slug}", data=sign_data(also_pledge=["alternatives-to-incarceration"]))
+    pledge = db.session.scalars(db.select(Pledge)).one()
+    assert [chosen.key for chosen in pledge.actions] == [action.key]
+    # The email lists the action pledged.
+    body = smtp_server.messages[0].get_content()
+    assert f'pledged to support "{goal.title}", and to:\n    - {action.label}' in body.replace("\r\n", "\n")

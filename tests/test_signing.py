@@ -252,7 +252,7 @@ def test_signing_twice_shows_the_same_page_and_resends_a_few_times_at_most(
     [signature] = signatures()
     assert signature.full_name == "Rosa Martínez"  # a repeat changes nothing
     assert signature.confirmation_sends == 3
-    assert [m["Subject"] for m in smtp_server.messages] == ["Please confirm your signature"] * 3
+    assert [m["Subject"] for m in smtp_server.messages] == [f"Please confirm your signature: “{campaign.title}”"] * 3
     # Each email's link confirms the one signature.
     from coalition.services import confirmations
 
@@ -333,7 +333,8 @@ def test_the_confirmation_journey_over_real_smtp(mail_app, smtp_server, make_cam
     assert len(smtp_server.messages) == 1
     message = smtp_server.messages[0]
     assert message["To"] == "rosa@example.org"
-    assert message["Subject"] == "Please confirm your signature"
+    # The subject names the campaign.
+    assert message["Subject"] == f"Please confirm your signature: “{campaign.title}”"
     text = message.get_content()
     assert "Close Rikers' women's jail" in text
     link = confirm_link(text)
@@ -348,7 +349,7 @@ def test_the_confirmation_journey_over_real_smtp(mail_app, smtp_server, make_cam
     assert "it is confirmed" in done.get_data(as_text=True)
     assert signatures()[0].status == "confirmed"
     html = client.get(f"/campaigns/{campaign.slug}").get_data(as_text=True)
-    assert "1 signatures of a goal of 100" in html
+    assert "1 signature, next milestone 50. <span class=\"progress-target\">Target: 100 signatures</span>" in html
     assert '<span class="signer-name">Rosa</span>' in html
 
 
@@ -394,7 +395,7 @@ def test_the_count_after_confirmations_and_no_row_counting_on_page_views(client,
         html = client.get(f"/campaigns/{campaign.slug}").get_data(as_text=True)
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
-    assert "3 signatures of a goal of 10" in html
+    assert "3 signatures of a target of 10" in html
     assert '<progress id="campaign-progress" max="10" value="3"' in html
     assert not [s for s in statements if "count(" in s and "signatures" in s]
     assert counting.signature_counts([campaign.id])[campaign.id] == 3
@@ -498,7 +499,11 @@ def test_development_thank_you_page_links_to_the_outbox(app, client, make_campai
     name = outbox_files(app)[0]
     message = client.get(f"/dev/outbox/{name}")
     assert message.mimetype == "text/plain"
-    assert b"Subject: Please confirm your signature" in message.data
+    import email as email_module
+    from email import policy
+
+    parsed = email_module.message_from_bytes(message.data, policy=policy.default)
+    assert parsed["Subject"] == f"Please confirm your signature: “{campaign.title}”"
     message.close()
     assert client.get("/dev/outbox/..%2Fconfig.py").status_code == 404
 

@@ -68,12 +68,24 @@ def test_create_preview_edit_and_publish_a_campaign(staff_client):
     db.session.expire_all()
     campaign = db.session.get(Campaign, campaign.id)
     assert campaign.target == 3000 and campaign.title == "Fund housing now"
-    staff_client.post(f"/staff/campaigns/{campaign.id}/status", data={"action": "close"})
+    # Closing asks to confirm first; nothing changes until then.
+    asked = staff_client.post(f"/staff/campaigns/{campaign.id}/status", data={"action": "close"})
+    assert asked.status_code == 200 and "Close “Fund housing now”?" in asked.get_data(as_text=True)
+    assert 'name="confirmed" value="yes"' in asked.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Campaign, campaign.id).closed_at is None
+    staff_client.post(f"/staff/campaigns/{campaign.id}/status", data={"action": "close", "confirmed": "yes"})
     db.session.expire_all()
     assert db.session.get(Campaign, campaign.id).closed_at is not None
-    refused = staff_client.post(f"/staff/campaigns/{campaign.id}/status", data={"action": "close"}, follow_redirects=True)
+    refused = staff_client.post(
+        f"/staff/campaigns/{campaign.id}/status", data={"action": "close", "confirmed": "yes"}, follow_redirects=True
+    )
     assert "cannot be changed that way" in refused.get_data(as_text=True)
-    staff_client.post(f"/staff/campaigns/{campaign.id}/status", data={"action": "archive"})
+    asked = staff_client.post(f"/staff/campaigns/{campaign.id}/status", data={"action": "archive"})
+    assert "Archive “Fund housing now”?" in asked.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Campaign, campaign.id).status == "closed"
+    staff_client.post(f"/staff/campaigns/{campaign.id}/status", data={"action": "archive", "confirmed": "yes"})
     db.session.expire_all()
     assert db.session.get(Campaign, campaign.id).status == "archived"
     actions = sorted(db.session.scalars(db.select(AuditEntry.action).where(AuditEntry.action.like("campaign.%"))))
@@ -146,7 +158,7 @@ def test_dashboard_shows_counts_days_pledges_and_counties(staff_client, make_cam
     assert "Keep families connected" in html
     assert "<dt>Confirmed</dt><dd>4</dd>" in html
     assert "<dt>Pending</dt><dd>1</dd>" in html
-    assert "<dt>Today (UTC)</dt><dd>3</dd>" in html
+    assert "<dt>Today (New York)</dt><dd>3</dd>" in html
     assert "<dt>Of target</dt><dd>40%</dd>" in html
     assert '<th scope="row">Kings County</th><td class="num">2</td>' in html
     assert '<th scope="row">Albany County</th><td class="num">1</td>' in html

@@ -90,6 +90,12 @@ def test_bulk_invalidation_by_domain_previews_then_applies(staff_client, make_ca
     html = preview.get_data(as_text=True)
     assert "4 signatures would be invalidated" in html
     assert "(3 confirmed" in html
+    # The preview lists the signatures it would take (the first 50 of them).
+    sample = html[html.index('class="data stack bulk-sample"'):]
+    sample = sample[: sample.index("</table>")]
+    assert [name for name in ("Spam 0", "Spam 1", "Spam 2", "Spam pending", "Real", "Other campaign") if name in sample] == [
+        "Spam 0", "Spam 1", "Spam 2", "Spam pending"
+    ]
     assert count(campaign) == 4  # nothing changed yet
     without_reason = staff_client.post(
         "/staff/signatures/bulk", data={**form, "action": "apply", "expected_confirmed": "3", "expected_pending": "1"}
@@ -108,6 +114,16 @@ def test_bulk_invalidation_by_domain_previews_then_applies(staff_client, make_ca
     entry = db.session.scalar(db.select(AuditEntry).filter_by(action="signature.invalidate_bulk"))
     assert entry.details["email_domain"] == "mailinator.com"
     assert entry.details["confirmed"] == 3 and entry.details["pending"] == 1
+
+
+def test_the_bulk_preview_lists_only_the_first_50(staff_client, make_campaign, make_signature_row):
+    campaign = make_campaign()
+    for n in range(55):
+        make_signature_row(campaign, full_name=f"Bot {n:02d}", email=f"bot{n}@mailinator.com", created_at=utcnow() - timedelta(minutes=100 - n))
+    form = {"campaign": str(campaign.id), "email_domain": "mailinator.com", "reason": "", "action": "preview"}
+    html = staff_client.post("/staff/signatures/bulk", data=form).get_data(as_text=True)
+    assert "55 signatures would be invalidated" in html and "The first 50 of them" in html
+    assert "Bot 49" in html and "Bot 50" not in html
 
 
 def test_bulk_invalidation_refuses_when_matches_changed_since_the_preview(

@@ -68,7 +68,9 @@ def test_people_without_email_can_sign_more_than_once_on_paper_but_an_email_only
     duplicate = staff_client.post("/staff/paper", data=one(campaign, full_name="Maria Lopez", email="marialopez@gmail.com"))
     assert duplicate.status_code == 400
     html = duplicate.get_data(as_text=True)
-    assert "This email has already signed this campaign." in html
+    # Beside the email field, which says it is the one in error.
+    assert '<ul class="field-errors" id="one-email-error">\n      <li>This email has already signed this campaign.</li>' in html
+    assert 'id="one-email"' in html and 'aria-invalid="true"' in html
     assert 'value="Maria Lopez"' in html  # what was typed is kept
     assert count(campaign) == 3
     bad_zip = staff_client.post("/staff/paper", data=one(campaign, full_name="Zip Wrong", zip_code="00000"))

@@ -95,6 +95,6 @@ def test_a_supporter_who_signed_in_spanish_gets_the_email_in_spanish(client, smt
     campaign = make_campaign()
     client.post(f"/es/campaigns/{campaign.slug}", data=sign_data())
     message = smtp_server.messages[0]
-    assert message["Subject"] == "Por favor, confirme su firma"
+    assert message["Subject"] == "Por favor, confirme su firma: “Campaign 1”"
     assert "Hola" in message.get_content()
     assert "http://localhost/es/confirm/" in message.get_content()

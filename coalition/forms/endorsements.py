@@ -137,8 +137,8 @@ class EndorseForm(AntiSpamMixin, PublicForm):
         render_kw={"rows": "6", "maxlength": str(STATEMENT_MAX_LENGTH)},
     )
     authorized = BooleanField(
-        _l("I am authorised to endorse on behalf of this organization"),
-        validators=[DataRequired(_l("Only someone authorised by the organization may endorse for it."))],
+        _l("I am authorized to endorse on behalf of this organization"),
+        validators=[DataRequired(_l("Only someone authorized by the organization may endorse for it."))],
     )
     public_consent = BooleanField(
         _l("Show the organization’s name and statement publicly on this site"),

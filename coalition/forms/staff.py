@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -116,13 +118,28 @@ STATUS_LABELS = {
 }
 
 
+#: The same filters for pledges: in Spanish a pledge ("compromiso") is masculine, a
+#: signature ("firma") feminine, so one English word is two Spanish ones.
+PLEDGE_STATUS_LABELS = {
+    "confirmed": _lp("pledges", "Confirmed (counted)"),
+    "pending": _lp("pledges", "Pending (not confirmed yet)"),
+    "invalidated": _lp("pledges", "Invalidated"),
+    "all": _lp("pledges", "All"),
+}
+SIGNATURE_STATUS_LABELS = {
+    **STATUS_LABELS,
+    "invalidated": _lp("signatures", "Invalidated"),
+    "all": _lp("signatures", "All"),
+}
+
+
 class SignatureExportForm(_ExportForm):
     """Filters of the signatories export."""
 
     campaign = SelectField(_l("Campaign"), validate_choice=True, default="")
     status = SelectField(
         _l("Status"),
-        choices=[SelectChoice(s, STATUS_LABELS[s]) for s in ("confirmed", "pending", "invalidated", "all")],
+        choices=[SelectChoice(s, SIGNATURE_STATUS_LABELS[s]) for s in ("confirmed", "pending", "invalidated", "all")],
         default="confirmed",
     )
     consented_only = BooleanField(_l("Only signers who agreed to receive updates"))
@@ -141,7 +158,7 @@ class PledgeExportForm(_ExportForm):
     goal = SelectField(_l("Goal"), validate_choice=True, default="")
     status = SelectField(
         _l("Status"),
-        choices=[SelectChoice(s, STATUS_LABELS[s]) for s in ("confirmed", "pending", "invalidated", "all")],
+        choices=[SelectChoice(s, PLEDGE_STATUS_LABELS[s]) for s in ("confirmed", "pending", "invalidated", "all")],
         default="confirmed",
     )
     county = SelectField(_l("County"), validate_choice=True, default="")
@@ -273,9 +290,21 @@ class CampaignForm(FlaskForm):
     opens_on = DateField(_l("Opens on (UTC)"), validators=[Optional()])
     closes_on = DateField(_l("Closes after (last day, UTC)"), validators=[Optional()])
     goals = MultiCheckboxField(_l("Goals it advances"))
+    featured = BooleanField(_l("Feature it on the home page (instead of the open campaign closest to its deadline)"))
     title_es = StringField(_l("Title in Spanish"), validators=[Optional(), Length(max=200)])
     summary_es = TextAreaField(_l("Summary in Spanish"), validators=[Optional(), Length(max=500)])
     body_es = TextAreaField(_l("Petition text in Spanish"), validators=[Optional(), Length(max=20000)])
+
+
+class ShareImageForm(FlaskForm):
+    """The picture shared links show, with its description (required)."""
+
+    image = FileField(_l("Image (PNG or JPEG, at most 5 MB)"))
+    alt = StringField(
+        _l("What the image shows, for people who cannot see it"),
+        validators=[DataRequired(_l("Describe the image for people who cannot see it.")), Length(max=300)],
+    )
+    alt_es = StringField(_l("The same in Spanish"), validators=[Optional(), Length(max=300)])
 
 
 class GoalForm(FlaskForm):

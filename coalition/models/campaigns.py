@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, CheckConstraint, Column, Date, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coalition.extensions import db
@@ -84,6 +84,13 @@ class Campaign(db.Model):
     #: Subject and text of the email a signer may send their legislators from their own mail app.
     legislator_mail_subject: Mapped[str] = mapped_column(String(200), default="")
     legislator_mail_body: Mapped[str] = mapped_column(Text, default="")
+    #: Staff chose it for the home page's first screen (else the open one closest to its deadline).
+    featured: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The share image staff uploaded (a file name under the instance folder's share-images), or NULL.
+    share_image: Mapped[str | None] = mapped_column(String(80))
+    #: What the share image shows, for people who cannot see it (required with the image).
+    share_image_alt: Mapped[str] = mapped_column(String(300), default="")
+    share_image_alt_es: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     #: What came of it (``CAMPAIGN_OUTCOMES``; NULL: not recorded), on which day, and

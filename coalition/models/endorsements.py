@@ -97,6 +97,8 @@ class Endorsement(db.Model):
     #: What shows publicly, as edited by staff (defaults to the organization's name / statement).
     display_name: Mapped[str] = mapped_column(String(200), default="")
     display_statement: Mapped[str] = mapped_column(Text, default="")
+    #: Staff chose to show on the campaign page how many signed through this partner's embed.
+    show_embed_count: Mapped[bool] = mapped_column(Boolean, default=False)
     rejection_reason: Mapped[str | None] = mapped_column(String(500))
     language: Mapped[str] = mapped_column(String(8), default="en")
     client_hash: Mapped[str | None] = mapped_column(String(64))

@@ -111,6 +111,15 @@ class Signature(SignerDistricts, db.Model):
     #: Random, never reused: the emailed links name the record by id and this key, since
     #: SQLite gives a deleted row's id again (NULL on rows made before keys existed).
     link_key: Mapped[str | None] = mapped_column(String(32), default=new_link_key)
+    #: Staff hid this name from the public wall; the signature still counts.
+    hidden_from_wall: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Where the signer came from, from the address they signed at ("share-whatsapp"):
+    #: for staff's counts only, never shown publicly, never trusted for anything else.
+    referral: Mapped[str | None] = mapped_column(String(40))
+    #: The partner organization whose embedded form took the signature (attribution only).
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL"), index=True
+    )
     #: Set when personal data was removed after the retention period.
     anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

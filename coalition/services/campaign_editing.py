@@ -54,6 +54,8 @@ class CampaignData:
     summary_es: str = ""
     body_es: str = ""
     goal_slugs: list[str] = field(default_factory=list)
+    #: Lead the home page with it (one campaign at a time).
+    featured: bool = False
 
 
 def _check(data: CampaignData, campaign: Campaign | None) -> None:
@@ -78,6 +80,15 @@ def _goals(slugs: list[str]) -> list[Goal]:
     return list(db.session.scalars(db.select(Goal).where(Goal.slug.in_(slugs)).order_by(Goal.position)))
 
 
+def _set_featured(campaign: Campaign, featured: bool) -> None:
+    """Feature ``campaign`` (and no other), or stop featuring it."""
+    if featured and not campaign.featured:
+        db.session.execute(
+            db.update(Campaign).where(Campaign.featured.is_(True)).values(featured=False)
+        )
+    campaign.featured = featured
+
+
 def create_campaign(staff_id: int, data: CampaignData) -> Campaign:
     """Create a draft campaign with its counters."""
     _check(data, None)
@@ -97,6 +108,7 @@ def create_campaign(staff_id: int, data: CampaignData) -> Campaign:
         data.summary_es.strip(),
         data.body_es.strip(),
     )
+    _set_featured(campaign, data.featured)
     audit_log.record("campaign.create", actor_id=staff_id, subject=f"campaign:{campaign.id}", details={"slug": campaign.slug})
     db.session.flush()
     return campaign
@@ -119,6 +131,7 @@ def update_campaign(campaign_id: int, staff_id: int, data: CampaignData) -> Camp
     campaign.opens_at = data.opens_at
     campaign.closes_at = data.closes_at
     campaign.goals = _goals(data.goal_slugs)
+    _set_featured(campaign, data.featured)
     audit_log.record("campaign.edit", actor_id=staff_id, subject=f"campaign:{campaign.id}")
     db.session.flush()
     return campaign

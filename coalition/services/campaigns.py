@@ -41,6 +41,35 @@ def open_campaigns() -> list[Campaign]:
     return [campaign for campaign in public_campaigns() if is_signable(campaign)]
 
 
+def featured_campaign(open_ones: list[Campaign]) -> Campaign | None:
+    """The campaign the home page leads with: one staff featured, else the open one
+    closest to its deadline (``open_ones`` is in public_campaigns' order)."""
+    for campaign in open_ones:
+        if campaign.featured:
+            return campaign
+    return open_ones[0] if open_ones else None
+
+
+def _milestones():
+    """50, 100, 250, 500, 1,000, 2,500, 5,000, 10,000 ... without end."""
+    yield 50
+    scale = 100
+    while True:
+        yield from (scale, scale * 5 // 2, scale * 5)
+        scale *= 10
+
+
+def next_milestone(count: int, target: int) -> int:
+    """The first milestone above ``count``, never past the target; the target once reached,
+    so a young campaign's bar measures against something it can fill."""
+    for milestone in _milestones():
+        if milestone >= target:
+            return target
+        if milestone > count:
+            return milestone
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def get_public_campaign(slug: str) -> Campaign | None:
     """The public campaign with this slug, or None (drafts and archived are not public)."""
     # With its goals in the same query: the sign form offers them on every view and POST.

@@ -193,7 +193,10 @@ def _queue_email(
     locale = language if language in current_app.config["LANGUAGES"] else "en"
     link = external_url("confirm.confirm", language=locale, token=token)
     with force_locale(locale):
-        if signatures:
+        if signatures and len(campaigns) == 1:
+            title = (campaigns[0].title_es if locale == "es" else "") or campaigns[0].title
+            subject = _("Please confirm your signature: “%(title)s”", title=title)
+        elif signatures:
             subject = _("Please confirm your signature")
         else:
             subject = _("Please confirm your pledge")
@@ -201,7 +204,7 @@ def _queue_email(
             "email/confirm_submission.txt",
             name=name.split()[0] if name.split() else "",
             campaigns=campaigns,
-            goals=goals,
+            goal_actions=[(goal, list(pledge.actions)) for goal, pledge in zip(goals, pledges)],
             link=link,
             days=TOKEN_MAX_AGE_SECONDS // 86400,
             opt_in_link=external_url("subscriptions.unsubscribe", language=locale, token=opt_in_token)

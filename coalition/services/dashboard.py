@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from flask import current_app
 
 from sqlalchemy import func
 
@@ -37,11 +40,6 @@ class CampaignFigures:
     #: Confirmed New York signers whose Senate or Assembly district is not known (split ZIP, PO box).
     district_unknown: int = 0
 
-    @property
-    def percent(self) -> int:
-        """Progress toward the target, in whole percent (may pass 100)."""
-        return int(100 * self.confirmed / self.campaign.target) if self.campaign.target else 0
-
 
 @dataclass
 class GoalFigures:
@@ -65,32 +63,53 @@ class Overview:
         return [(figures.goal.title, figures.pledges) for figures in self.goals]
 
 
-def _day_of(column):
-    """The UTC calendar day of a timestamp column, the same on SQLite and PostgreSQL."""
+def _utc_hour_of(column):
+    """The UTC hour of a timestamp column as "YYYY-MM-DD HH", the same on SQLite and PostgreSQL.
+
+    New York's offset from UTC is a whole number of hours, so hours add up exactly into
+    New York days, whichever dialect counts them.
+    """
     if db.session.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone("UTC", column))
-    return func.date(column)
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
+    return func.strftime("%Y-%m-%d %H", column)
 
 
-def _as_date(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+def local_zone() -> ZoneInfo:
+    """The coalition's time zone (``COALITION_TIME_ZONE``, New York's)."""
+    return ZoneInfo(current_app.config["TIME_ZONE"])
+
+
+def local_today(now: datetime | None = None) -> date:
+    """Today's date in the coalition's time zone."""
+    return (now or utcnow()).astimezone(local_zone()).date()
+
+
+def start_of_local_day(day: date) -> datetime:
+    """The UTC moment a day begins in the coalition's time zone."""
+    return datetime.combine(day, time.min, tzinfo=local_zone()).astimezone(timezone.utc)
 
 
 def signatures_per_day(campaign_id: int, days: int = CHART_DAYS, today: date | None = None) -> list[tuple[date, int]]:
-    """Confirmed signatures per UTC day over the last ``days`` days (days without any included)."""
-    today = today or utcnow().date()
+    """Confirmed signatures per New York day over the last ``days`` days (days without any included)."""
+    today = today or local_today()
     first = today - timedelta(days=days - 1)
-    day = _day_of(Signature.confirmed_at)
+    hour = _utc_hour_of(Signature.confirmed_at)
     rows = db.session.execute(
-        db.select(day, func.count())
+        db.select(hour, func.count())
         .where(
             Signature.campaign_id == campaign_id,
             Signature.status == "confirmed",
-            Signature.confirmed_at >= datetime.combine(first, time.min, tzinfo=timezone.utc),
+            Signature.confirmed_at >= start_of_local_day(first),
+            Signature.confirmed_at < start_of_local_day(today + timedelta(days=1)),
         )
-        .group_by(day)
+        .group_by(hour)
     ).all()
-    counts = {_as_date(value): n for value, n in rows}
+    zone = local_zone()
+    counts: dict[date, int] = {}
+    for value, n in rows:
+        moment = datetime.strptime(str(value), "%Y-%m-%d %H").replace(tzinfo=timezone.utc)
+        day = moment.astimezone(zone).date()
+        counts[day] = counts.get(day, 0) + n
     return [(first + timedelta(days=i), counts.get(first + timedelta(days=i), 0)) for i in range(days)]
 
 
@@ -150,7 +169,7 @@ def campaign_figures(campaign: Campaign, confirmed: int | None = None) -> Campai
     """The full figures of one campaign."""
     if confirmed is None:
         confirmed = counting.signature_counts([campaign.id])[campaign.id]
-    start_of_today = datetime.combine(utcnow().date(), time.min, tzinfo=timezone.utc)
+    start_of_today = start_of_local_day(local_today())
 
     def count(*conditions) -> int:
         return db.session.scalar(db.select(func.count()).select_from(Signature).where(*conditions)) or 0

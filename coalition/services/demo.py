@@ -20,6 +20,13 @@ DEMO_CAMPAIGNS = [
         "alternative-to-incarceration programs for women across New York State.\n\n"
         "Community-based programs keep women with their children and their communities, and address the "
         "problems that drive crime.",
+        "title_es": "Financien alternativas al encarcelamiento para las mujeres",
+        "summary_es": "Pida al estado de Nueva York que financie programas comunitarios de alternativas al "
+        "encarcelamiento para mujeres.",
+        "body_es": "Pedimos a la gobernadora y a la Legislatura estatal que financien programas comunitarios y de "
+        "rehabilitación como alternativa al encarcelamiento para mujeres en todo el estado de Nueva York.\n\n"
+        "Los programas comunitarios mantienen a las mujeres con sus hijos y sus comunidades, y atienden los "
+        "problemas que llevan al delito.",
         "target": 5000,
         "goal_slugs": ["alternatives-to-incarceration", "family-and-community-ties"],
         "days_left": 45,
@@ -31,6 +38,13 @@ DEMO_CAMPAIGNS = [
         "summary": "Make visits, calls and letters between women in prison and their children easier and affordable.",
         "body": "Strong family ties during incarceration help women come home and help their children thrive.\n\n"
         "We ask the State to make visiting, phone calls and correspondence easier and affordable for families.",
+        "title_es": "Mantengan unidas a las familias durante el encarcelamiento",
+        "summary_es": "Que las visitas, las llamadas y las cartas entre las mujeres en prisión y sus hijos sean "
+        "más fáciles y económicas.",
+        "body_es": "Los lazos familiares fuertes durante el encarcelamiento ayudan a las mujeres a regresar a casa y "
+        "a sus hijos a salir adelante.\n\n"
+        "Pedimos al estado que las visitas, las llamadas y la correspondencia sean más fáciles y económicas "
+        "para las familias.",
         "target": 2500,
         "goal_slugs": ["family-and-community-ties", "conditions-and-reentry"],
         "days_left": 20,
@@ -41,6 +55,11 @@ DEMO_CAMPAIGNS = [
         "title": "Remove barriers to housing after release",
         "summary": "Women coming home need a place to live. Remove the barriers that keep them from housing.",
         "body": "This campaign asked the State to remove barriers to housing for women returning home from prison.",
+        "title_es": "Eliminen las barreras a la vivienda después de salir de prisión",
+        "summary_es": "Las mujeres que regresan a casa necesitan un lugar donde vivir. Eliminen las barreras que "
+        "les impiden conseguir vivienda.",
+        "body_es": "Esta campaña pidió al estado eliminar las barreras a la vivienda para las mujeres que regresan "
+        "a casa desde la prisión.",
         "target": 1000,
         "goal_slugs": ["conditions-and-reentry"],
         "closed_days_ago": 30,
@@ -80,6 +99,7 @@ def seed_demo(rng: random.Random | None = None) -> list[Campaign]:
             goal_slugs=spec["goal_slugs"],
             **extra,
         )
+        campaign.title_es, campaign.summary_es, campaign.body_es = spec["title_es"], spec["summary_es"], spec["body_es"]
         for number in range(spec["signatures"]):
             name = rng.choice(DEMO_NAMES)
             zip_code, city, county = rng.choice(DEMO_PLACES)

@@ -10,7 +10,7 @@ The life of an endorsement:
   (valid for a year), from any other state; it no longer shows anywhere, and staff
   cannot verify it any more.
 
-An organization is one record across campaigns, recognised by its website's domain.
+An organization is one record across campaigns, recognized by its website's domain.
 Every change of state writes an audit entry (ids only, never the contact's details).
 
 Emailed links are bound to one submission: a link names the endorsement and when it
@@ -191,7 +191,7 @@ def website_address(raw: str) -> str:
 
 
 def website_domain(address: str) -> str:
-    """How one organization is recognised: its website's host, lower case, without ``www.``."""
+    """How one organization is recognized: its website's host, lower case, without ``www.``."""
     host = urlsplit(website_address(address)).hostname or ""
     return host.removeprefix("www.")
 
@@ -271,7 +271,7 @@ def _submissions_so_far(endorsement_id: int) -> int:
 
 def _check_details(details: EndorsementDetails) -> tuple[str, str]:
     if not details.authorized:
-        raise EndorsementError("the contact must be authorised to endorse")
+        raise EndorsementError("the contact must be authorized to endorse")
     if details.org_type not in ORGANIZATION_TYPES:
         raise EndorsementError("unknown organization type")
     if len(details.statement or "") > STATEMENT_MAX_LENGTH:

@@ -22,6 +22,8 @@ from coalition.services.texts import _
 
 #: Most rows a search shows.
 SEARCH_LIMIT = 100
+#: Signatures on one page of the latest (before any search).
+LATEST_PER_PAGE = 50
 
 
 class ModerationError(ValueError):
@@ -41,6 +43,36 @@ def search_signatures(query: str, campaign_id: int | None = None, limit: int = S
     if campaign_id:
         stmt = stmt.where(Signature.campaign_id == campaign_id)
     return list(db.session.scalars(stmt.order_by(Signature.created_at.desc()).limit(limit)))
+
+
+def latest_signatures(page: int = 1, per_page: int = LATEST_PER_PAGE) -> tuple[list[Signature], bool]:
+    """The newest signatures, ``per_page`` at a time; and whether an older page follows."""
+    page = max(page, 1)
+    rows = list(
+        db.session.scalars(
+            db.select(Signature)
+            .order_by(Signature.created_at.desc(), Signature.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page + 1)
+        )
+    )
+    return rows[:per_page], len(rows) > per_page
+
+
+def set_hidden_from_wall(signature_id: int, staff_id: int, hidden: bool) -> Signature:
+    """Hide a name from the public wall (or show it again); the signature keeps counting."""
+    signature = db.session.get(Signature, signature_id)
+    if signature is None:
+        raise ModerationError(_("There is no such signature."))
+    signature.hidden_from_wall = hidden
+    audit_log.record(
+        "signature.wall_hide" if hidden else "signature.wall_show",
+        actor_id=staff_id,
+        subject=f"signature:{signature_id}",
+        details={"campaign_id": signature.campaign_id},
+    )
+    db.session.flush()
+    return signature
 
 
 def invalidate_signature(signature_id: int, staff_id: int, reason: str) -> Signature:
@@ -157,6 +189,20 @@ class BulkPreview:
     def total(self) -> int:
         """All signatures affected."""
         return self.confirmed + self.pending
+
+
+#: How many of the signatures a bulk invalidation would take its preview lists.
+BULK_SAMPLE = 50
+
+
+def bulk_invalidation_sample(criteria: BulkCriteria, limit: int = BULK_SAMPLE) -> list[Signature]:
+    """The first signatures (oldest first) that ``criteria`` would invalidate, for staff to look at."""
+    criteria.check()
+    return list(
+        db.session.scalars(
+            db.select(Signature).where(*criteria.conditions()).order_by(Signature.created_at, Signature.id).limit(limit)
+        )
+    )
 
 
 def preview_bulk_invalidation(criteria: BulkCriteria) -> BulkPreview:

@@ -41,7 +41,12 @@ YES = frozenset({"yes", "y", "true", "1", "x", "sí", "si"})
 
 
 class PaperError(ValueError):
-    """A paper signature or upload that cannot be accepted; the message says why."""
+    """A paper signature or upload that cannot be accepted; the message says why, and
+    ``field`` names the entry's field it is about, when it is about one."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass
@@ -135,7 +140,7 @@ def _insert(signature: Signature) -> None:
         with db.session.begin_nested():
             db.session.add(signature)
     except IntegrityError as exc:
-        raise PaperError(_("This email has already signed this campaign.")) from exc
+        raise PaperError(_("This email has already signed this campaign."), "email") from exc
     counting.add_to_signature_count(signature.campaign_id, 1)
 
 
@@ -143,7 +148,7 @@ def add_paper_signature(campaign_id: int, staff_id: int, source: str, entry: Pap
     """Enter one paper signature; it counts at once. Raises ``PaperError`` with the reason."""
     signature = _signature_from(entry, campaign_id, staff_id, source)
     if _already_signed(campaign_id, signature.email_normalized):
-        raise PaperError(_("This email has already signed this campaign."))
+        raise PaperError(_("This email has already signed this campaign."), "email")
     _insert(signature)
     audit_log.record(
         "paper.add", actor_id=staff_id, subject=f"signature:{signature.id}", details={"campaign_id": campaign_id}

@@ -109,6 +109,12 @@ def _place_fields(supporter: Supporter) -> dict:
     return {"country": supporter.country.strip()[:100]}
 
 
+def first_action(goal: Goal):
+    """The goal's first action still offered: what a pledge made on the sign form records."""
+    offered = sorted((action for action in goal.actions if action.active), key=lambda action: (action.position, action.id))
+    return offered[0] if offered else None
+
+
 def create_pending_pledges(
     goal_actions: Sequence[tuple[Goal, Sequence[str]]],
     supporter: Supporter,

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -111,6 +112,8 @@ def sign_petition(
     language: str = "en",
     client_hash: str | None = None,
     pledge_goals: Sequence[Goal] = (),
+    referral: str | None = None,
+    partner_id: int | None = None,
 ) -> SignResult:
     """Save a pending signature (or find this mailbox's existing one), queue its email.
 
@@ -119,13 +122,16 @@ def sign_petition(
     unknown ZIP code).
     With ``pledge_goals``, the signer also pledges to support those goals (the ones the
     campaign advances): pending pledges are written beside the signature, and the one
-    confirmation email confirms them all. The caller commits.
+    confirmation email confirms them all. ``referral`` (a share link's source) and
+    ``partner_id`` (the partner whose embed took it) are recorded on a new signature for
+    staff's counts only. The caller commits.
     """
     if not campaign_service.is_signable(campaign):
         raise CampaignNotSignable(campaign.slug)
     email, place = _checked(details)
     email_normalized = addresses.normalize_email(email)
     values = _signature_values(campaign, details, email, email_normalized, place, language, client_hash)
+    values.update(referral=referral, partner_id=partner_id)
     # A new signature is the common case (a signing rush): written, with its first email
     # counted, in one statement, and no ORM object is built for it.
     first_email = _may_send_first(email_normalized)
@@ -341,7 +347,9 @@ def _pledges_with(
         language=language,
         client_hash=client_hash,
     )
-    result = pledging.create_pending_pledges([(goal, []) for goal in chosen], supporter, signature_id=signature_id)
+    # The sign form offers each goal with its first action, and says so: that is the one recorded.
+    goal_actions = [(goal, [action.key] if (action := pledging.first_action(goal)) else []) for goal in chosen]
+    result = pledging.create_pending_pledges(goal_actions, supporter, signature_id=signature_id)
     return result.to_confirm
 
 
@@ -390,14 +398,28 @@ class PublicSigner:
     place: str
 
 
+#: What a first name on the public wall may not contain: links, handles, formulas, sums.
+_NOT_A_NAME = re.compile(r"[=+@]|http|www\.", re.IGNORECASE)
+#: The longest first name the wall shows.
+WALL_NAME_MAX = 30
+
+
+def shown_on_wall(first_name: str) -> bool:
+    """Whether a first name may appear on the wall: no ``=``, ``+``, ``@``, ``http`` or
+    ``www.``, not digits only, at most 30 characters. The signature counts either way."""
+    return bool(first_name) and len(first_name) <= WALL_NAME_MAX and not first_name.isdigit() and not _NOT_A_NAME.search(first_name)
+
+
 def public_signers(campaign_id: int, limit: int = PUBLIC_SIGNERS_SHOWN) -> list[PublicSigner]:
-    """The most recent confirmed signers who chose to be shown: first name and city only."""
+    """The most recent confirmed signers who chose to be shown, whose first name the wall
+    may show and whom staff have not hidden: first name and city only."""
     rows = db.session.execute(
         db.select(Signature.full_name, Signature.city, Signature.country)
         .where(
             Signature.campaign_id == campaign_id,
             Signature.status == "confirmed",
             Signature.show_publicly.is_(True),
+            Signature.hidden_from_wall.is_(False),
             Signature.anonymized_at.is_(None),
         )
         .order_by(Signature.confirmed_at.desc(), Signature.id.desc())
@@ -406,7 +428,7 @@ def public_signers(campaign_id: int, limit: int = PUBLIC_SIGNERS_SHOWN) -> list[
     signers = []
     for full_name, city, country in rows:
         words = (full_name or "").split()
-        if words:
+        if words and shown_on_wall(words[0]):
             signers.append(PublicSigner(first_name=words[0], place=city or country or ""))
     return signers
 

@@ -10,12 +10,26 @@ from coalition.forms.antispam import PublicForm
 from coalition.i18n import localized
 from coalition.services import confirmations, districts, legislators
 from coalition.tokens import TokenExpired, TokenInvalid
+from coalition.web.petitions import share_links
 
 bp = Blueprint("confirm", __name__)
 
 
 class ConfirmForm(PublicForm):
     """The "Confirm" button: no fields."""
+
+
+def _next_steps(submission: confirmations.Submission) -> list[dict]:
+    """For each campaign confirmed: its share links, and its goals not yet pledged to here."""
+    pledged = {pledge.goal_id for pledge in submission.pledges}
+    return [
+        {
+            "campaign": signature.campaign,
+            "share": share_links(signature.campaign),
+            "goals": [goal for goal in signature.campaign.goals if goal.id not in pledged],
+        }
+        for signature in submission.signatures
+    ]
 
 
 class DistrictChoiceForm(PublicForm):
@@ -59,6 +73,7 @@ def _done(token: str, submission, **context):
         "confirm/done.html",
         submission=submission,
         token=token,
+        next_steps=_next_steps(submission),
         your_legislators=_your_legislators(submission),
         district_form=DistrictChoiceForm(),
         **context,

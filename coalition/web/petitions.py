@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from coalition.extensions import db, limit_submissions, limiter
 from coalition.forms.petitions import SignForm
@@ -27,9 +28,10 @@ from coalition.i18n import current_language, localized
 from coalition.models import Campaign
 from coalition.models.types import utcnow
 from coalition.services import campaigns as campaign_service
-from coalition.services import signing
+from coalition.services import embeds, pledging, referrals, share_images, signing
 from coalition.services.addresses import hash_client_address
 from coalition.web import endorsements as endorsement_views
+from coalition.templating import number
 from coalition.web.caching import keep_until, public_page
 from coalition.urls import external_url
 
@@ -57,18 +59,43 @@ def _public_campaign_or_404(slug: str) -> Campaign:
 
 
 def share_links(campaign: Campaign) -> dict:
-    """Plain sharing links (no third-party script): the page's public address in each service's form."""
-    url = external_url("petitions.campaign", language=current_language(), slug=campaign.slug)
+    """Plain sharing links (no third-party script): the page's public address in each service's
+    form, each carrying ``?source=share-<service>`` so staff can count what sharing brings."""
     title = localized(campaign, "title")
     text = _("Sign “%(title)s”", title=title)
+
+    language = current_language()
+
+    def shared(service: str) -> str:
+        return external_url("petitions.campaign", language=language, slug=campaign.slug, source=f"share-{service}")
+
+    if campaign.share_image:
+        image = {
+            "url": external_url("petitions.share_image", language=language, name=campaign.share_image),
+            "alt": localized(campaign, "share_image_alt"),
+            "width": None,
+            "height": None,
+        }
+    else:
+        image = {
+            "url": external_url("petitions.share_card", language=language, slug=campaign.slug),
+            "alt": _("“%(title)s”: a petition of the Coalition for Women Prisoners", title=title),
+            "width": share_images.CARD_SIZE[0],
+            "height": share_images.CARD_SIZE[1],
+        }
     return {
-        "url": url,
+        "url": external_url("petitions.campaign", language=language, slug=campaign.slug),
+        "image": image,
+        "copy_url": shared("link"),
+        "native_url": shared("native"),
+        "title": title,
+        "text": text,
         "links": [
-            ("email", _("Email"), "mailto:?" + urlencode({"subject": title, "body": f"{text}\n{url}"}, quote_via=quote)),
-            ("whatsapp", "WhatsApp", "https://wa.me/?" + urlencode({"text": f"{text} {url}"}, quote_via=quote)),
-            ("facebook", "Facebook", "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": url})),
-            ("x", "X", "https://x.com/intent/post?" + urlencode({"text": text, "url": url}, quote_via=quote)),
-            ("bluesky", "Bluesky", "https://bsky.app/intent/compose?" + urlencode({"text": f"{text} {url}"}, quote_via=quote)),
+            ("email", _("Email"), "mailto:?" + urlencode({"subject": title, "body": f"{text}\n{shared('email')}"}, quote_via=quote)),
+            ("whatsapp", "WhatsApp", "https://wa.me/?" + urlencode({"text": f"{text} {shared('whatsapp')}"}, quote_via=quote)),
+            ("facebook", "Facebook", "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": shared("facebook")})),
+            ("x", "X", "https://x.com/intent/post?" + urlencode({"text": text, "url": shared("x")}, quote_via=quote)),
+            ("bluesky", "Bluesky", "https://bsky.app/intent/compose?" + urlencode({"text": f"{text} {shared('bluesky')}"}, quote_via=quote)),
         ],
     }
 
@@ -82,9 +109,18 @@ def _closed_on(campaign: Campaign):
     return None
 
 
+def pledge_choice_label(goal) -> str:
+    """A goal on the sign form, with the action a pledge there records ("…: I will call my legislators")."""
+    action = pledging.first_action(goal)
+    title = localized(goal, "title")
+    if action is None:
+        return title
+    return _("%(goal)s (I will: %(action)s)", goal=title, action=localized(action, "label"))
+
+
 def _offer_pledges(form: SignForm, campaign: Campaign) -> None:
     """Offer "I also pledge to support" for each goal the campaign advances."""
-    form.also_pledge.choices = [(goal.slug, localized(goal, "title")) for goal in campaign.goals]
+    form.also_pledge.choices = [(goal.slug, pledge_choice_label(goal)) for goal in campaign.goals]
 
 
 def _render_campaign(campaign: Campaign, form: SignForm | None, status: int = 200, **extra):
@@ -103,7 +139,10 @@ def _render_campaign(campaign: Campaign, form: SignForm | None, status: int = 20
         closed_on=_closed_on(campaign),
         form=form if signable else None,
         signers=signing.public_signers(campaign.id),
+        partner_counts=embeds.public_partner_counts(campaign.id),
         share=share_links(campaign),
+        # Only a source the site knows goes back into the form's address, and nothing shows it.
+        referral=referrals.clean_referral(request.args.get("source")),
         **section,
         **extra,
     )
@@ -161,6 +200,7 @@ def campaign(slug: str):
             language=current_language(),
             client_hash=hash_client_address(request.remote_addr, current_app.config["SECRET_KEY"]),
             pledge_goals=[goal for goal in campaign.goals if goal.slug in (form.also_pledge.data or [])],
+            referral=referrals.clean_referral(request.args.get("source")),
         )
     except signing.CampaignNotSignable:
         return _render_campaign(campaign, None)  # the page says it takes no signatures (409)
@@ -183,6 +223,47 @@ def thanks(slug: str):
         share=share_links(campaign),
         outbox=outbox_visible(),
     )
+
+
+#: Stored share images are named by their content's hash (see services.share_images).
+_SHARE_IMAGE_NAME = re.compile(r"^[0-9a-f]{32}\.(png|jpg)$")
+#: A year: a stored image's name changes whenever its content does.
+SHARE_IMAGE_MAX_AGE = 365 * 24 * 3600
+
+
+@bp.get("/campaigns/<slug>/share.png")
+@limiter.exempt
+def share_card(slug: str):
+    """The card a shared link shows when staff uploaded no image: title, name and count."""
+    campaign = _public_campaign_or_404(slug)
+    seconds = current_app.config["SHARE_CARD_SECONDS"]
+    language = current_language()
+
+    def draw() -> bytes:
+        count = campaign_service.confirmed_count(campaign)
+        return share_images.draw_card(
+            localized(campaign, "title"),
+            _("Coalition for Women Prisoners"),
+            ngettext("%(count)s signature", "%(count)s signatures", count, count=number(count)),
+        )
+
+    png = share_images.card_png((campaign.id, language), seconds, draw)
+    response = current_app.response_class(png, mimetype="image/png")
+    response.cache_control.public = True
+    response.cache_control.max_age = seconds
+    return response
+
+
+@bp.get("/share-images/<name>")
+@limiter.exempt
+def share_image(name: str):
+    """An uploaded share image, as stored (re-encoded, without EXIF), cached for a year."""
+    if not _SHARE_IMAGE_NAME.match(name):
+        abort(404)
+    response = send_from_directory(current_app.config["SHARE_IMAGE_DIR"], name, max_age=SHARE_IMAGE_MAX_AGE)
+    response.cache_control.public = True
+    response.cache_control.immutable = True
+    return response
 
 
 def outbox_visible() -> bool:

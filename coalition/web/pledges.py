@@ -11,6 +11,7 @@ from coalition.models import Goal
 from coalition.services import content as content_service
 from coalition.services import pledging
 from coalition.services.addresses import hash_client_address
+from coalition.web.petitions import outbox_visible
 
 bp = Blueprint("pledges", __name__)
 
@@ -79,4 +80,4 @@ def thanks(slug: str):
     goal = pledging.get_goal(slug)
     if goal is None:
         abort(404)
-    return render_template("pledges/thanks.html", goal=goal)
+    return render_template("pledges/thanks.html", goal=goal, outbox=outbox_visible())

@@ -20,8 +20,10 @@ bp = Blueprint("public", __name__)
 @bp.get("/")
 @public_page
 def home():
-    """The mission, the six goals, the beliefs, open campaigns and how to get involved."""
+    """The mission and the featured campaign first, then the goals, the other open
+    campaigns, the beliefs and how to get involved."""
     open_campaigns = campaign_service.open_campaigns()
+    featured = campaign_service.featured_campaign(open_campaigns)
     goals = content_service.goals_in_order()
     return render_template(
         "public/home.html",
@@ -29,7 +31,8 @@ def home():
         goals=goals,
         pledge_counts=pledging.pledge_counts([goal.id for goal in goals]),
         beliefs=content_service.beliefs_in_order(),
-        campaigns=open_campaigns,
+        featured=featured,
+        other_campaigns=[c for c in open_campaigns if c is not featured],
         counts=campaign_service.confirmed_counts([c.id for c in open_campaigns]),
     )
 

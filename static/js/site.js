@@ -43,4 +43,20 @@
       }
     });
   });
+
+  // "Share…": the device's own share sheet, where the browser offers one.
+  if (navigator.share) {
+    document.querySelectorAll("[data-share-url]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        navigator.share({
+          title: button.getAttribute("data-share-title"),
+          text: button.getAttribute("data-share-text"),
+          url: button.getAttribute("data-share-url")
+        }).catch(function () {
+          // Dismissed by the person, or refused by the browser: the links above still work.
+        });
+      });
+    });
+  }
 })();

@@ -42,7 +42,7 @@ def test_confirming_from_the_email_counts_the_signature_once(live_server, page):
     result = live_server.flask("shell", input=PENDING_SIGNATURE.format(slug=CAMPAIGN, email=email))
     assert "sent (1, 0)" in result.stdout, result.stdout + result.stderr
     (message,) = live_server.wait_for_mail(to=email)
-    assert message["Subject"] == "Please confirm your signature"
+    assert message["Subject"] == "Please confirm your signature: “Keep families connected during incarceration”"
     link = re.search(re.escape(live_server.url) + r"/confirm/\S+", message.get_content()).group(0)
 
     page.goto(link)

@@ -143,8 +143,8 @@ def test_endorsing_with_mistakes_shows_each_error_beside_its_field_and_keeps_the
         main.get_by_label("Your phone number"), "Enter a phone number such as 212\u2011254\u20115700, or leave it empty."
     )
     assert_error_beside(
-        main.get_by_label("I am authorised to endorse on behalf of this organization"),
-        "Only someone authorised by the organization may endorse for it.",
+        main.get_by_label("I am authorized to endorse on behalf of this organization"),
+        "Only someone authorized by the organization may endorse for it.",
     )
     expect(main.get_by_label("Organization’s name", exact=True)).to_have_value("Bronx Sisters Network")
     expect(main.get_by_label("Organization’s website", exact=True)).to_have_value("our facebook page")

@@ -202,7 +202,7 @@ def test_an_organization_endorses_from_the_campaign_page_and_confirms(live_serve
     section.get_by_label("Your email", exact=True).fill(email)
     section.get_by_label("Your phone number").fill("212-254-5700")
     section.get_by_label("The organization’s statement of support").fill("Families belong together.")
-    section.get_by_label("I am authorised to endorse on behalf of this organization").check()
+    section.get_by_label("I am authorized to endorse on behalf of this organization").check()
     section.get_by_label("Show the organization’s name and statement publicly on this site").check()
     section.get_by_role("button", name="Endorse this campaign").click()
 

@@ -20,7 +20,7 @@ def test_home_and_a_campaign_work_without_javascript(no_js_page):
     page.locator(f'main a[href="/campaigns/{OPEN_CAMPAIGN}"]').first.click()
     page.wait_for_url(f"**/campaigns/{OPEN_CAMPAIGN}")
     assert page.locator("h1").inner_text() == "Fund alternatives to incarceration for women"
-    assert "37 signatures of a goal of 5,000" in page.locator(".progress-text").inner_text()
+    assert "37 signatures, next milestone 50. Target: 5,000 signatures" in page.locator(".progress-text").inner_text()
 
     page.locator("main a[href^='/goals/']").first.click()
     page.wait_for_url("**/goals/*")

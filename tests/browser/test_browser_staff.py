@@ -192,7 +192,7 @@ def test_an_organization_endorses_and_staff_verify_it(live_server, new_page, jav
     visitor.get_by_label("Your email", exact=True).fill(contact)
     statement = "Alternatives keep families together."
     visitor.get_by_label("The organization’s statement of support", exact=True).fill(statement)
-    visitor.get_by_label("I am authorised to endorse on behalf of this organization", exact=True).check()
+    visitor.get_by_label("I am authorized to endorse on behalf of this organization", exact=True).check()
     visitor.get_by_label("Show the organization’s name and statement publicly on this site").check()
     visitor.get_by_role("button", name="Endorse this campaign").click()
     expect(visitor.locator("h1")).to_have_text("Thank you. Please check your email")

@@ -4,24 +4,34 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from coalition.extensions import db
-from coalition.forms.staff import CampaignForm, ConfirmForm, GoalForm, PledgeActionForm
-from coalition.models import Campaign, Goal, PledgeAction
+from coalition.forms.staff import CampaignForm, ConfirmForm, GoalForm, PledgeActionForm, ShareImageForm
+from coalition.models import Campaign, Endorsement, Goal, PledgeAction
 from coalition.services import campaign_editing as editing
-from coalition.services import counting
-from coalition.i18n import status_label
+from coalition.services import counting, embeds, referrals, share_images
+from coalition.i18n import localized, status_label
 from coalition.web.staff import bp
 
-# The filter the public campaign page can switch to from ``paragraphs``.
+#: How the Signatures-by-source table names each share link's service.
+SOURCE_NAMES = {
+    "share-email": "Email",
+    "share-whatsapp": "WhatsApp",
+    "share-facebook": "Facebook",
+    "share-x": "X",
+    "share-bluesky": "Bluesky",
+    "share-link": _l("Copied link"),
+    "share-native": _l("The device’s share menu"),
+}
 
 
 def _goal_choices() -> list[SelectChoice]:
-    return [SelectChoice(g.slug, g.title) for g in db.session.scalars(db.select(Goal).order_by(Goal.position))]
+    return [SelectChoice(g.slug, localized(g, "title")) for g in db.session.scalars(db.select(Goal).order_by(Goal.position))]
 
 
 def _start(day):
@@ -42,19 +52,22 @@ def _data(form: CampaignForm) -> editing.CampaignData:
         summary_es=form.summary_es.data or "",
         body_es=form.body_es.data or "",
         goal_slugs=list(form.goals.data or []),
+        featured=bool(form.featured.data),
     )
 
 
-def _form_for(campaign: Campaign | None) -> CampaignForm:
-    if request.method == "POST" or campaign is None:
+def _form_for(campaign: Campaign | None, from_request: bool = True) -> CampaignForm:
+    if (from_request and request.method == "POST") or campaign is None:
         form = CampaignForm()
     else:
         # No ``obj=``: WTForms would prefer ``campaign.goals`` (Goal objects) to the slugs given here.
         form = CampaignForm(
+            formdata=None,
             **{name: getattr(campaign, name) for name in ("title", "slug", "summary", "body", "target", "title_es", "summary_es", "body_es")},
             opens_on=campaign.opens_at.date() if campaign.opens_at else None,
             closes_on=(campaign.closes_at - timedelta(seconds=1)).date() if campaign.closes_at else None,
             goals=[g.slug for g in campaign.goals],
+            featured=campaign.featured,
         )
     form.goals.choices = _goal_choices()
     return form
@@ -106,28 +119,91 @@ def edit_campaign(campaign_id: int):
     """Edit a campaign's text, target, dates and goals; preview before saving."""
     campaign = db.get_or_404(Campaign, campaign_id)
     form = _form_for(campaign)
-    return _save(form, campaign) or render_template(
+    return _save(form, campaign) or _edit_page(campaign, form)
+
+
+def _edit_page(campaign: Campaign, form: CampaignForm, image_form: ShareImageForm | None = None) -> str:
+    """The campaign's staff page: its form, its share image, its partners' embeds, its
+    signatures by source."""
+    partners = embeds.campaign_embed_partners(campaign)
+    return render_template(
         "staff/campaign_form.html",
         form=form,
         campaign=campaign,
         preview=request.form.get("action") == "preview" or request.args.get("preview") == "1",
         actions=editing.STATUS_ACTIONS,
+        sources=referrals.signatures_by_source(campaign.id),
+        source_names=SOURCE_NAMES,
+        partners=partners,
+        snippets={item.id: embeds.embed_snippet(item) for item in partners},
+        image_form=image_form or ShareImageForm(formdata=None, alt=campaign.share_image_alt, alt_es=campaign.share_image_alt_es),
     )
+
+
+@bp.post("/campaigns/<int:campaign_id>/share-image")
+def campaign_share_image(campaign_id: int):
+    """Upload the campaign's share image (checked and re-encoded), or go back to the drawn card."""
+    campaign = db.get_or_404(Campaign, campaign_id)
+    back = url_for("staff.edit_campaign", campaign_id=campaign.id) + "#share-image"
+    # This form alone may send more than the site's usual limit on a request's size.
+    request.max_content_length = share_images.MAX_UPLOAD_BYTES + 256 * 1024
+    if request.form.get("action") == "remove":
+        if ConfirmForm().validate_on_submit():
+            share_images.remove_share_image(campaign.id, current_user.id)
+            db.session.commit()
+            flash(_("The share image is removed; shared links show the drawn card."), "success")
+        return redirect(back)
+    form = ShareImageForm()
+    if form.validate_on_submit():
+        upload = form.image.data
+        data = upload.read(share_images.MAX_UPLOAD_BYTES + 1) if upload else b""
+        try:
+            name = share_images.store_upload(current_app.config["SHARE_IMAGE_DIR"], data)
+            share_images.set_share_image(campaign.id, current_user.id, name, form.alt.data, form.alt_es.data or "")
+        except share_images.ShareImageError as exc:
+            db.session.rollback()
+            form.image.errors = [*form.image.errors, str(exc)]
+        else:
+            db.session.commit()
+            flash(_("The share image is saved."), "success")
+            return redirect(back)
+    return _edit_page(campaign, _form_for(campaign, from_request=False), form)
+
+
+@bp.post("/endorsements/<int:endorsement_id>/embed-count")
+def endorsement_embed_count(endorsement_id: int):
+    """Show on the campaign page how many signed through a partner's embed, or stop."""
+    endorsement = db.get_or_404(Endorsement, endorsement_id)
+    if ConfirmForm().validate_on_submit():
+        show = request.form.get("action") == "show" and endorsement.public_consent
+        embeds.set_show_embed_count(endorsement.id, current_user.id, show)
+        db.session.commit()
+        flash(_("Saved."), "success")
+    return redirect(url_for("staff.edit_campaign", campaign_id=endorsement.campaign_id) + "#embeds")
+
+
+#: Status changes that end signing or hide a campaign: asked to confirm first.
+CONFIRMED_ACTIONS = ("close", "archive")
 
 
 @bp.post("/campaigns/<int:campaign_id>/status")
 def campaign_status(campaign_id: int):
-    """Open, close, archive or unarchive a campaign."""
+    """Open, close, archive or unarchive a campaign; closing and archiving ask to confirm."""
+    action = request.form.get("action", "")
+    back = request.form.get("back", "")
+    if action in CONFIRMED_ACTIONS and request.form.get("confirmed") != "yes":
+        campaign = db.get_or_404(Campaign, campaign_id)
+        return render_template("staff/confirm_status.html", campaign=campaign, action=action, back=back)
     if ConfirmForm().validate_on_submit():
         try:
-            campaign = editing.change_status(campaign_id, current_user.id, request.form.get("action", ""))
+            campaign = editing.change_status(campaign_id, current_user.id, action)
         except editing.CampaignError as exc:
             db.session.rollback()
             flash(str(exc), "error")
         else:
             db.session.commit()
             flash(_("“%(title)s” is now %(status)s.", title=campaign.title, status=status_label(campaign.status)), "success")
-    if request.form.get("back") == "edit":
+    if back == "edit":
         return redirect(url_for("staff.edit_campaign", campaign_id=campaign_id))
     return redirect(url_for("staff.campaigns"))
 

@@ -9,6 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from coalition.extensions import db
 from coalition.forms.staff import EndorsementExportForm, PledgeExportForm, SignatureExportForm
+from coalition.i18n import localized
 from coalition.models import Campaign, Goal
 from coalition.services import districts
 from coalition.services import exports as export_service
@@ -30,7 +31,7 @@ def _forms(formdata=None) -> dict:
     signatures.county.choices = counties
     pledges = PledgeExportForm(formdata=formdata if formdata is not None and "p-status" in formdata else None, prefix="p")
     goals = db.session.scalars(db.select(Goal).order_by(Goal.position))
-    pledges.goal.choices = [SelectChoice("", _("All goals"))] + [SelectChoice(g.slug, g.title) for g in goals]
+    pledges.goal.choices = [SelectChoice("", _("All goals"))] + [SelectChoice(g.slug, localized(g, "title")) for g in goals]
     pledges.county.choices = counties
     endorsements = EndorsementExportForm(
         formdata=formdata if formdata is not None and "e-status" in formdata else None, prefix="e"

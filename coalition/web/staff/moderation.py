@@ -100,12 +100,20 @@ def endorsement(endorsement_id: int):
 def signatures():
     """Search signatures by email or name."""
     form = SearchForm(request.args)
-    results = moderation_service.search_signatures(form.q.data or "") if form.q.data else []
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    more = False
+    if form.q.data:
+        results = moderation_service.search_signatures(form.q.data)
+    else:
+        # Before any search: the latest signatures, newest first, a page at a time.
+        results, more = moderation_service.latest_signatures(page)
     return render_template(
         "staff/signatures.html",
         form=form,
         results=results,
         searched=bool(form.q.data),
+        page=page,
+        more=more,
         limit=moderation_service.SEARCH_LIMIT,
         invalidate_form=InvalidateForm(formdata=None),
         button_form=ConfirmForm(),
@@ -131,6 +139,22 @@ def invalidate_signature(signature_id: int):
     else:
         db.session.commit()
         flash(_("Signature invalidated: it no longer counts and is left out of exports."), "success")
+    return redirect(_back_to_search())
+
+
+@bp.post("/signatures/<int:signature_id>/wall")
+def signature_wall(signature_id: int):
+    """Hide a name from the public wall, or show it again, without touching the signature."""
+    if ConfirmForm().validate_on_submit():
+        hide = request.form.get("action") == "hide"
+        try:
+            moderation_service.set_hidden_from_wall(signature_id, current_user.id, hide)
+        except moderation_service.ModerationError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("The name is hidden from the wall; the signature still counts.") if hide else _("The name shows on the wall again."), "success")
     return redirect(_back_to_search())
 
 
@@ -207,4 +231,8 @@ def invalidate_bulk():
                 hidden.raw_data = None
                 hidden.data = str(value)
     campaign = db.session.get(Campaign, form.campaign.data) if form.campaign.data else None
-    return render_template("staff/bulk.html", form=form, preview=preview, campaign=campaign)
+    sample = moderation_service.bulk_invalidation_sample(_criteria(form)) if preview is not None and preview.total else []
+    return render_template(
+        "staff/bulk.html", form=form, preview=preview, campaign=campaign, sample=sample,
+        sample_limit=moderation_service.BULK_SAMPLE,
+    )

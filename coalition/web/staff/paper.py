@@ -66,7 +66,8 @@ def paper():
             )
         except paper_service.PaperError as exc:
             db.session.rollback()
-            entry_form.full_name.errors.append(str(exc))
+            # Beside the field it is about (a duplicate email beside the email).
+            getattr(entry_form, exc.field or "full_name").errors.append(str(exc))
         else:
             db.session.commit()
             flash(_("Signature of %(name)s added; it counts now.", name=entry_form.full_name.data), "success")
