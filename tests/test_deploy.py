@@ -68,4 +68,15 @@ def test_the_cache_key_holds_every_parameter_a_public_view_reads():
         assert not re.search(r"request\.(?:args|values)\[", path.read_text()), f"{path.name}: read parameters with .get()"
     assert read, "no public parameter found: the scan no longer matches the code"
     for name in read:
-        assert f"$arg_{name}" in key, f"{name} is read by a public view but not in $coalition_cache_key"
+        assert f"$arg_{name}" in key or f"$coalition_arg_{name}" in key, (
+            f"{name} is read by a public view but not in $coalition_cache_key"
+        )
+
+
+def test_the_cache_key_takes_exactly_the_share_sources_the_site_records():
+    from coalition.services.referrals import REFERRAL_SOURCES
+
+    nginx = (DEPLOY / "nginx.conf").read_text()
+    pattern = re.search(r'map \$arg_source \$coalition_arg_source \{\s*default "";\s*"~([^"]+)" \$arg_source;', nginx).group(1)
+    assert {source for source in REFERRAL_SOURCES if re.fullmatch(pattern, source)} == REFERRAL_SOURCES
+    assert not re.fullmatch(pattern, "share-random") and not re.fullmatch(pattern, "x")
