@@ -212,7 +212,7 @@ def test_the_confirmation_page_offers_the_next_steps(client, make_campaign):
     pledge = Pledge(goal_id=goal.id, full_name="Rosa Parks", email="r@example.org", email_normalized="r@example.org")
     db.session.add_all([signature, pledge])
     db.session.commit()
-    token = confirmations.confirmation_token([signature.id], [pledge.id])
+    token = confirmations.confirmation_token([signature], [pledge])
     html = client.post(f"/confirm/{token}").get_data(as_text=True)
     assert "Thank you, it is confirmed" in html
     steps = html[html.index('class="next-steps"'):]

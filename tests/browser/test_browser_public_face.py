@@ -99,7 +99,7 @@ campaign = db.session.execute(db.select(Campaign).filter_by(slug="{slug}")).scal
 signature = Signature(campaign_id=campaign.id, full_name="Dana Example", email="{email}", email_normalized="{email}", zip_code="10027")
 db.session.add(signature)
 db.session.commit()
-print("TOKEN", confirmations.confirmation_token([signature.id]))
+print("TOKEN", confirmations.confirmation_token([signature]))
 """
 
 

@@ -14,6 +14,7 @@ from coalition.extensions import db
 from coalition.forms.staff import CampaignForm, ConfirmForm, GoalForm, PledgeActionForm, ShareImageForm
 from coalition.models import Campaign, Endorsement, Goal, PledgeAction
 from coalition.services import campaign_editing as editing
+from coalition.security import accepts_uploads
 from coalition.services import counting, embeds, referrals, share_images
 from coalition.i18n import localized, status_label
 from coalition.web.staff import bp
@@ -138,6 +139,9 @@ def _edit_page(campaign: Campaign, form: CampaignForm, image_form: ShareImageFor
         snippets={item.id: embeds.embed_snippet(item) for item in partners},
         image_form=image_form or ShareImageForm(formdata=None, alt=campaign.share_image_alt, alt_es=campaign.share_image_alt_es),
     )
+
+
+accepts_uploads("staff.campaign_share_image", "image")
 
 
 @bp.post("/campaigns/<int:campaign_id>/share-image")
