@@ -294,6 +294,18 @@ def smtp_server():
 
 
 @pytest.fixture
+def sender_run_by_hand(monkeypatch):
+    """For tests that run the mail sender themselves: the hook after a commit that queued
+    mail wakes no sender (it would send inline first). Returns the real ``wake_sender``,
+    for a test that hands over to it."""
+    from coalition import mail
+
+    real = mail.wake_sender
+    monkeypatch.setattr(mail, "wake_sender", lambda: None)
+    return real
+
+
+@pytest.fixture
 def mail_app(app, smtp_server):
     """The app, sending its mail to the loopback SMTP server."""
     return app

@@ -706,7 +706,7 @@ def test_a_forwarded_value_that_is_not_an_address_is_ignored(app_factory):
     assert seen == ["198.51.100.3", "127.0.0.1", "127.0.0.1"]
 
 
-def test_a_sender_killed_mid_batch_sends_at_most_its_batch_twice(app, monkeypatch):
+def test_a_sender_killed_mid_batch_sends_at_most_its_batch_twice(app, monkeypatch, sender_run_by_hand):
     from coalition import mail
     from coalition.models import OutgoingMail
 

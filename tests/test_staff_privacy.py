@@ -106,7 +106,7 @@ def test_erasing_a_supporter_with_a_pending_pledge_deletes_the_pledge_and_its_si
     signature = db.session.scalar(db.select(Signature))
     pledge = db.session.scalar(db.select(Pledge))
     assert (signature.status, pledge.status, pledge.signature_id) == ("pending", "pending", signature.id)
-    token = confirmations.confirmation_token([signature.id], [pledge.id])
+    token = confirmations.confirmation_token([signature], [pledge])
 
     done = staff_client.post(
         "/staff/privacy", data={"email": "Rosa@Example.org", "action": "erase"}, follow_redirects=True

@@ -181,7 +181,7 @@ def test_a_compose_form_without_audience_or_with_half_the_spanish_says_why(clien
     assert "Give both the Spanish subject and the Spanish text, or neither." in text
 
 
-def test_cancelling_stops_what_is_not_yet_sent(app, make_staff, smtp_server, mixed_audience):
+def test_cancelling_stops_what_is_not_yet_sent(app, make_staff, smtp_server, mixed_audience, sender_run_by_hand):
     staff = make_staff()
     item = update_service.create_update(TEXT, update_service.Audience.from_json(mixed_audience), staff.id)
     update_service.start_sending(item, staff.id)
@@ -252,7 +252,7 @@ def test_the_bulk_rate_arithmetic():
     assert 600 <= taken <= 610
 
 
-def test_bulk_mail_waits_for_the_shared_rate_and_confirmations_do_not(app, smtp_server):
+def test_bulk_mail_waits_for_the_shared_rate_and_confirmations_do_not(app, smtp_server, sender_run_by_hand):
     app.config["BULK_MAIL_PER_MINUTE"] = 1  # one now, the next in a minute
     for n in range(3):
         mail.queue_mail(f"bulk{n}@example.org", "Update", "Text", priority=1, list_unsubscribe="<https://x/u>")
@@ -269,7 +269,7 @@ def test_bulk_mail_waits_for_the_shared_rate_and_confirmations_do_not(app, smtp_
 
 @pytest.mark.slow
 def test_20000_queued_drain_at_the_rate_while_a_new_signature_is_confirmed_at_once(
-    app_factory, smtp_server, monkeypatch
+    app_factory, smtp_server, monkeypatch, sender_run_by_hand
 ):
     """A short window of a long drain: the rate holds, and a confirmation overtakes the queue."""
     monkeypatch.setattr(mail, "_sender", mail.BackgroundSender())  # a thread of this app's own
@@ -301,6 +301,7 @@ def test_20000_queued_drain_at_the_rate_while_a_new_signature_is_confirmed_at_on
         assert db.session.scalar(db.select(db.func.count()).select_from(OutgoingMail)) == 20000
         client = app.test_client()
         started = time.monotonic()
+        monkeypatch.setattr(mail, "wake_sender", sender_run_by_hand)  # from now on, commits wake it
         mail.start_sender(app)
         try:
             _wait_for(lambda: smtp_server.messages, 30)
@@ -360,7 +361,8 @@ def test_a_graceful_restart_mid_send_loses_nothing_and_sends_nothing_twice(app_f
 
 
 @pytest.mark.slow
-def test_a_gunicorn_restart_mid_send_loses_nothing_and_sends_nothing_twice(app_factory, smtp_server, database_url):
+def test_a_gunicorn_restart_mid_send_loses_nothing_and_sends_nothing_twice(app_factory, smtp_server, database_url,
+                                                                        sender_run_by_hand):
     """The real server: its workers' senders start at boot and stop gracefully on SIGTERM."""
     import os
     import signal
@@ -441,7 +443,8 @@ def test_list_unsubscribe_carries_the_mailto_where_configured(app, make_campaign
     assert mailto.startswith("<mailto:unsubscribe@coalition.example.org?subject=unsubscribe%20")
 
 
-def test_a_batch_another_process_queued_first_is_rolled_back(app, make_campaign, make_signature_row, monkeypatch):
+def test_a_batch_another_process_queued_first_is_rolled_back(app, make_campaign, make_signature_row, monkeypatch,
+                                                              sender_run_by_hand):
     campaign = make_campaign()
     for n in range(3):
         make_signature_row(campaign, email=f"s{n}@example.org", wants_updates=True)
