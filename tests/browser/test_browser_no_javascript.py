@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -20,7 +22,9 @@ def test_home_and_a_campaign_work_without_javascript(no_js_page):
     page.locator(f'main a[href="/campaigns/{OPEN_CAMPAIGN}"]').first.click()
     page.wait_for_url(f"**/campaigns/{OPEN_CAMPAIGN}")
     assert page.locator("h1").inner_text() == "Fund alternatives to incarceration for women"
-    assert "37 signatures, next milestone 50. Target: 5,000 signatures" in page.locator(".progress-text").inner_text()
+    # The count itself depends on what other tests signed on the shared server.
+    progress = " ".join(page.locator(".progress-text").inner_text().split())
+    assert re.fullmatch(r"[\d,]+ signatures, next milestone [\d,]+\. Target: 5,000 signatures", progress), progress
 
     page.locator("main a[href^='/goals/']").first.click()
     page.wait_for_url("**/goals/*")
