@@ -666,6 +666,13 @@ def test_a_verified_endorsement_gets_one_notice_with_where_it_shows_and_its_with
     assert f"http://localhost/campaigns/{campaign.slug}" in body and "http://localhost/endorsements" in body
     withdraw = re.search(r"http://localhost(/endorsements/withdraw/\S+)", body).group(1)
     assert "Withdraw" in client.get(withdraw).get_data(as_text=True)
+    # The code that puts the petition on the organization's own website, and it works.
+    embed = re.search(r'<iframe src="http://localhost(/embed/[^"]+)" title="([^"]+)" loading="lazy"', body)
+    assert embed and embed.group(1) == f"/embed/wipp.example.org/campaigns/{campaign.slug}"
+    assert "allow-same-origin allow-forms allow-scripts" in body
+    framed = client.get(embed.group(1))
+    assert framed.status_code == 200
+    assert "frame-ancestors https://wipp.example.org https://www.wipp.example.org" in framed.headers["Content-Security-Policy"]
     # Rejected, then verified again: no second notice.
     count = len(smtp_server.messages)
     endorsing.reject_endorsement(endorsement.id, None, "Checking again")

@@ -154,6 +154,31 @@ def test_narrowing_by_county(app, client, make_staff, make_campaign, make_signat
     assert [r.email for r in recipients] == ["monroe@example.org"]
 
 
+def test_narrowing_by_senate_or_assembly_district_from_the_staff_form(app, client, runner, make_staff, make_campaign,
+                                                                       make_signature_row):
+    from tests.test_districts import AD, SD, load_fixture_districts
+
+    assert load_fixture_districts(runner).exit_code == 0
+    campaign = make_campaign()
+    make_signature_row(campaign, email="albany@example.org", zip_code="12207", wants_updates=True,
+                       senate_district=SD(46), assembly_district=AD(109))
+    make_signature_row(campaign, email="harlem@example.org", zip_code="10027", wants_updates=True,
+                       senate_district=SD(30), assembly_district=AD(70))
+    make_signature_row(campaign, email="unknown@example.org", zip_code="10027", wants_updates=True)
+    login(client, make_staff())
+    form = client.get("/staff/updates/new").get_data(as_text=True)
+    assert "State Senate District 46" in form and "State Senate District 30" in form
+    update_id = _compose(client, {"campaigns": [campaign.id], "goals": []}, senate_districts=[SD(46)])
+    page = client.get(f"/staff/updates/{update_id}").get_data(as_text=True)
+    assert "Only in these districts (estimated from ZIP codes): State Senate District 46" in page
+    assert "<strong>1 person</strong>" in page
+    audience = update_service.Audience.from_json(db.session.get(MailUpdate, update_id).audience)
+    _, recipients = update_service.next_recipients(audience, None, 10)
+    assert [r.email for r in recipients] == ["albany@example.org"]
+    both = update_service.Audience(campaign_ids=[campaign.id], senate_districts=[SD(46), SD(30)], assembly_districts=[AD(70)])
+    assert update_service.count_recipients(both) == 1  # in one of the Senate districts and in Assembly district 70
+
+
 def test_send_me_a_test_goes_to_the_staff_member_in_both_languages(client, make_staff, smtp_server, mixed_audience):
     staff = make_staff(email="organizer@example.org")
     login(client, staff)

@@ -336,6 +336,12 @@ class UpdateForm(FlaskForm):
     campaigns = MultiCheckboxField(_l("Signers of these campaigns"), coerce=int, validate_choice=True)
     goals = MultiCheckboxField(_l("Pledgers of these goals"), coerce=int, validate_choice=True)
     counties = MultiCheckboxField(_l("Only in these counties (none ticked: everywhere)"), validate_choice=True)
+    senate_districts = MultiCheckboxField(
+        _l("Only in these Senate districts (estimated from ZIP codes; none ticked: everywhere)"), validate_choice=True
+    )
+    assembly_districts = MultiCheckboxField(
+        _l("Only in these Assembly districts (estimated from ZIP codes; none ticked: everywhere)"), validate_choice=True
+    )
 
     def validate(self, extra_validators=None) -> bool:
         """The fields, then: an audience, and Spanish in full or not at all."""

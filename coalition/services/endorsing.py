@@ -40,7 +40,7 @@ from coalition.models import AuditEntry, Campaign, Endorsement, Organization
 from coalition.models.endorsements import ORGANIZATION_TYPES
 from coalition.models.types import utcnow
 from coalition.services import campaigns as campaign_service
-from coalition.services import mailbox_limit
+from coalition.services import embeds, mailbox_limit
 from coalition.services.addresses import check_email, normalize_email
 from coalition.services.names import name_problem
 from coalition.tokens import TokenInvalid, make_token, new_link_key, read_token, reference_matches
@@ -513,7 +513,8 @@ def _queue_verified_notice_once(endorsement: Endorsement) -> None:
 
 def queue_verified_notice(endorsement: Endorsement) -> None:
     """Queue the email telling the contact the endorsement is verified: whether it shows
-    (as they agreed), where, and the link to withdraw it (the caller commits)."""
+    (as they agreed), where, the code that puts the petition on its own website, and the
+    link to withdraw it (the caller commits)."""
     db.session.refresh(endorsement)
     campaign = db.session.get(Campaign, endorsement.campaign_id)
     locale = endorsement.language if endorsement.language in current_app.config["LANGUAGES"] else "en"
@@ -526,6 +527,7 @@ def queue_verified_notice(endorsement: Endorsement) -> None:
             campaign_link=external_url("petitions.campaign", language=locale, slug=campaign.slug),
             endorsers_link=external_url("endorsements.index", language=locale),
             withdraw_link=external_url("endorsements.withdraw", language=locale, token=withdrawal_token(endorsement)),
+            embed_code=embeds.embed_snippet(endorsement, locale),
         )
     mail.queue_mail(endorsement.contact_email, subject, body)
 

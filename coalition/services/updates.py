@@ -32,7 +32,7 @@ from coalition.extensions import db
 from coalition.formatting import render_campaign_body, render_plain_text
 from coalition.models import Campaign, Goal, MailUpdate, OutgoingMail, Pledge, Signature
 from coalition.models.types import utcnow
-from coalition.services import audit_log, subscriptions
+from coalition.services import audit_log, districts, subscriptions
 from coalition.services.texts import _
 from coalition.urls import external_url
 
@@ -42,11 +42,12 @@ QUEUE_BATCH = 500
 _LINK_SLOT = "\x00unsubscribe-link\x00"
 
 #: How an audience may be narrowed: the ``Audience`` field (and key in the stored
-#: audience) and the column of signatures and of pledges it matches. Senate and Assembly
-#: districts are one line each here, a field of ``Audience`` and a field of the form,
-#: once the records have those columns.
+#: audience) and the column of signatures and of pledges it matches. Districts are
+#: estimated from ZIP codes (or chosen by the signer); a signer between districts is in none.
 NARROWING = {
     "counties": (Signature.county, Pledge.county),
+    "senate_districts": (Signature.senate_district, Pledge.senate_district),
+    "assembly_districts": (Signature.assembly_district, Pledge.assembly_district),
 }
 
 
@@ -57,11 +58,14 @@ class UpdateError(ValueError):
 @dataclass
 class Audience:
     """Who an update is for: signers of these campaigns and pledgers of these goals,
-    narrowed to these counties when any are given."""
+    narrowed to these counties and these Senate and Assembly districts (OCD ids) when any
+    are given."""
 
     campaign_ids: list[int] = field(default_factory=list)
     goal_ids: list[int] = field(default_factory=list)
     counties: list[str] = field(default_factory=list)
+    senate_districts: list[str] = field(default_factory=list)
+    assembly_districts: list[str] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, value: dict | None) -> Audience:
@@ -71,11 +75,19 @@ class Audience:
             campaign_ids=[int(v) for v in value.get("campaigns", [])],
             goal_ids=[int(v) for v in value.get("goals", [])],
             counties=[str(v) for v in value.get("counties", [])],
+            senate_districts=[str(v) for v in value.get("senate_districts", [])],
+            assembly_districts=[str(v) for v in value.get("assembly_districts", [])],
         )
 
     def to_json(self) -> dict:
-        """The form kept in the database and the audit log (ids and county names only)."""
-        return {"campaigns": sorted(self.campaign_ids), "goals": sorted(self.goal_ids), "counties": sorted(self.counties)}
+        """The form kept in the database and the audit log (ids, county names, district ids only)."""
+        return {
+            "campaigns": sorted(self.campaign_ids),
+            "goals": sorted(self.goal_ids),
+            "counties": sorted(self.counties),
+            "senate_districts": sorted(self.senate_districts),
+            "assembly_districts": sorted(self.assembly_districts),
+        }
 
     @property
     def empty(self) -> bool:
@@ -162,6 +174,16 @@ def count_recipients(audience: Audience) -> int:
             return total
         total += len(recipients)
         after = mailboxes[-1]
+
+
+def districts_with_consent(chamber: str) -> list[str]:
+    """The Senate ("upper") or Assembly ("lower") districts of consenting supporters, in
+    number order (the choices for narrowing)."""
+    ids = set()
+    for model in (Signature, Pledge):
+        column = model.senate_district if chamber == "upper" else model.assembly_district
+        ids.update(db.session.scalars(db.select(column).where(model.wants_updates.is_(True), column.is_not(None)).distinct()))
+    return sorted((ocd for ocd in ids if ocd), key=districts.number_of)
 
 
 def counties_with_consent() -> list[str]:

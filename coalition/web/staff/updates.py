@@ -12,6 +12,7 @@ from coalition import mail
 from coalition.extensions import db
 from coalition.forms.staff import ConfirmForm, SendUpdateForm, UpdateForm
 from coalition.models import Campaign, Goal, MailUpdate
+from coalition.services import districts
 from coalition.services import updates as update_service
 from coalition.web.staff import bp
 
@@ -30,6 +31,8 @@ def _form(item: MailUpdate | None = None, **defaults) -> UpdateForm:
             "campaigns": audience.campaign_ids,
             "goals": audience.goal_ids,
             "counties": audience.counties,
+            "senate_districts": audience.senate_districts,
+            "assembly_districts": audience.assembly_districts,
         }
     form = UpdateForm(**defaults)
     form.campaigns.choices = [
@@ -38,6 +41,13 @@ def _form(item: MailUpdate | None = None, **defaults) -> UpdateForm:
     ]
     form.goals.choices = [SelectChoice(g.id, g.title) for g in db.session.scalars(db.select(Goal).order_by(Goal.position))]
     form.counties.choices = [SelectChoice(name, name) for name in update_service.counties_with_consent()]
+    names = districts.district_names()
+    form.senate_districts.choices = [
+        SelectChoice(ocd, names.get(ocd, ocd)) for ocd in update_service.districts_with_consent("upper")
+    ]
+    form.assembly_districts.choices = [
+        SelectChoice(ocd, names.get(ocd, ocd)) for ocd in update_service.districts_with_consent("lower")
+    ]
     return form
 
 
@@ -55,7 +65,14 @@ def _audience(form: UpdateForm) -> update_service.Audience:
         campaign_ids=list(form.campaigns.data or []),
         goal_ids=list(form.goals.data or []),
         counties=list(form.counties.data or []),
+        senate_districts=list(form.senate_districts.data or []),
+        assembly_districts=list(form.assembly_districts.data or []),
     )
+
+
+def _district_labels(audience: update_service.Audience) -> list[str]:
+    names = districts.district_names() if audience.senate_districts or audience.assembly_districts else {}
+    return [names.get(ocd, ocd) for ocd in audience.senate_districts + audience.assembly_districts]
 
 
 def _update(update_id: int) -> MailUpdate:
@@ -122,6 +139,7 @@ def update(update_id: int):
         audience=audience,
         campaigns={c.id: c for c in db.session.scalars(db.select(Campaign).where(Campaign.id.in_(audience.campaign_ids)))},
         goals={g.id: g for g in db.session.scalars(db.select(Goal).where(Goal.id.in_(audience.goal_ids)))},
+        district_labels=_district_labels(audience),
         recipients=recipients,
         previews=_previews(item),
         progress=update_service.progress(item),
