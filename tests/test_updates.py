@@ -338,7 +338,7 @@ def test_20000_queued_drain_at_the_rate_while_a_new_signature_is_confirmed_at_on
         finally:
             assert mail.stop_sender(timeout=30)
         elapsed = time.monotonic() - started
-        assert confirmation and confirmation[0]["Subject"] == "Please confirm your signature"
+        assert confirmation and confirmation[0]["Subject"] == "Please confirm your signature: “Big”"
         assert bulk_before < 20000  # it overtook the queue
         bulk = [m["To"] for m in smtp_server.messages if m["List-Unsubscribe"]]
         # The shared rate: at most 50 a second (3,000 a minute), plus one burst of 50.
