@@ -137,7 +137,8 @@ def test_an_update_reaches_exactly_the_consenting_confirmed_mailboxes_once_each_
     assert "<strong>March 3</strong>" in rosa.get_body(("html",)).get_content()
     entry = db.session.scalar(db.select(AuditEntry).filter_by(action="update.send"))
     assert entry.actor_id == staff.id and entry.subject == f"update:{update_id}"
-    assert entry.details == {**{k: sorted(v) for k, v in mixed_audience.items()}, "counties": [], "recipients": 3}
+    assert entry.details == {**{k: sorted(v) for k, v in mixed_audience.items()}, "counties": [], "senate_districts": [],
+                             "assembly_districts": [], "recipients": 3}
     # The header's link is the one-click one.
     path = by_address["rosa@example.org"]["List-Unsubscribe"][len("<http://localhost"):-1]
     assert app.test_client(use_cookies=False).post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200

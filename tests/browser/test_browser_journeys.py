@@ -282,6 +282,7 @@ def test_signing_and_confirming_with_the_keyboard_alone(live_server, page):
         ("comment", "My sister is inside."),
         ("show_publicly", "Space"),
         ("wants_updates", None),
+        ("deliver_name", None),
         ("also_pledge-0", None),
         ("also_pledge-1", None),
         ("button", None),
@@ -329,6 +330,7 @@ def test_pledging_and_confirming_with_the_keyboard_alone(live_server, page):
         ("actions-2", "Space"),
         ("actions-3", None),
         ("message", "Count me in."),
+        ("wants_updates", None),
         ("a", None),  # the privacy notice, in the hint above the button
         ("button", None),
     ]
@@ -363,6 +365,7 @@ def test_endorsing_with_the_keyboard_alone(live_server, page):
         ("website", f"https://reentry-{tag}.example.org"),
         ("org_type", "ArrowDown"),
         ("locality", "Queens"),
+        ("zip_code", None),
         ("contact_name", "Bea Nolan"),
         ("contact_role", "Coordinator"),
         ("contact_email", email),

@@ -30,6 +30,7 @@ SIGNATURE_COLUMNS = [
     "campaign", "signature_id", "status", "source", "full_name", "email", "zip_code", "city", "county",
     "state", "country", "wants_updates", "updates_consented_at", "show_publicly", "comment", "language",
     "signed_at", "confirmed_at", "paper_source", "invalidated_at", "invalidation_reason",
+    "senate_district", "assembly_district",
 ]  # fmt: skip
 
 #: Run in the site's shell: a campaign of our own, signatures in every state (and one in
