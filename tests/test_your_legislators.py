@@ -123,3 +123,10 @@ def test_spanish_page(mail_app, smtp_server, runner, make_campaign):
     link = confirm_link(smtp_server.messages[-1])
     page = client.post("/es" + link.removeprefix("/es")).get_data(as_text=True)
     assert "Sus legisladores" in page and "Senador(a) estatal, distrito 46" in page
+
+
+def test_with_no_districts_loaded_the_page_shows_no_empty_legislators_section(mail_app, smtp_server, make_campaign):
+    campaign = make_campaign()
+    _, page = sign_and_confirm(mail_app.test_client(), smtp_server, campaign, zip_code="12207")
+    assert "Thank you, it is confirmed" in page
+    assert "Your legislators" not in page and "Districts are estimated from ZIP codes." not in page
