@@ -25,11 +25,13 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, current_app, has_app_context
+from flask_babel import force_locale, gettext
 from sqlalchemy import delete, event, insert, or_, true, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -62,12 +64,14 @@ def queue_mail(
     list_unsubscribe: str | None = None,
     priority: int = 0,
     update_id: int | None = None,
+    language: str | None = None,
 ) -> int:
     """Add a message to the queue in the current transaction (the caller commits); its id.
 
     ``body_html`` adds an HTML alternative; ``list_unsubscribe`` (bulk mail) the
     ``List-Unsubscribe`` header and RFC 8058's ``List-Unsubscribe-Post``; ``priority``
-    1 marks bulk mail, sent after every message of priority 0 and at the bulk rate.
+    1 marks bulk mail, sent after every message of priority 0 and at the bulk rate;
+    ``language`` (the recipient's) gives the From name in that language.
     """
     now = utcnow()
     db.session.info[_MAIL_QUEUED] = True  # the hook after commit wakes the sender
@@ -81,6 +85,7 @@ def queue_mail(
             "list_unsubscribe": list_unsubscribe,
             "priority": priority,
             "update_id": update_id,
+            "sender_name": sender_name(language),
             "created_at": now,
             "next_attempt_at": now,
         },
@@ -95,7 +100,7 @@ def queue_many(messages: list[dict]) -> None:
         return
     now = utcnow()
     db.session.info[_MAIL_QUEUED] = True  # the hook after commit wakes the sender
-    defaults = {"body_html": None, "list_unsubscribe": None, "priority": 0, "update_id": None}
+    defaults = {"body_html": None, "list_unsubscribe": None, "priority": 0, "update_id": None, "sender_name": None}
     db.session.execute(
         insert(OutgoingMail.__table__),
         [{**defaults, **message, "created_at": now, "next_attempt_at": now} for message in messages],
@@ -106,6 +111,19 @@ def queue_many(messages: list[dict]) -> None:
 _MAIL_QUEUED = "coalition_mail_queued"
 
 
+def sender_name(language: str | None) -> str | None:
+    """The name of ``MAIL_FROM`` in ``language`` (the catalog's translation), or None where it
+    is the configured one (English, or a name the catalog does not have)."""
+    if not language or language == current_app.config["BABEL_DEFAULT_LOCALE"]:
+        return None
+    name, _address = parseaddr(current_app.config["MAIL_FROM"])
+    if not name:
+        return None
+    with force_locale(language):
+        translated = gettext(name)
+    return translated if translated != name else None
+
+
 def _build_message(row, sender: str) -> EmailMessage:
     """The message for a queued row (anything with to_address, subject and body_text).
 
@@ -113,7 +131,8 @@ def _build_message(row, sender: str) -> EmailMessage:
     subjects outside ASCII and, for updates, the HTML alternative.
     """
     message = EmailMessage()
-    message["From"] = sender
+    name = getattr(row, "sender_name", None)
+    message["From"] = Address(display_name=name, addr_spec=parseaddr(sender)[1]) if name else sender
     message["To"] = row.to_address
     message["Subject"] = row.subject
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or "localhost")
@@ -261,6 +280,7 @@ def _claim_due(limit: int, waiting_too: bool = False) -> list:
                     OutgoingMail.subject,
                     OutgoingMail.body_text,
                     OutgoingMail.body_html,
+                    OutgoingMail.sender_name,
                     OutgoingMail.list_unsubscribe,
                     OutgoingMail.update_id,
                     OutgoingMail.attempts,

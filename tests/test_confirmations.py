@@ -72,6 +72,16 @@ def test_confirmation_email_is_in_the_supporters_language(mail_app, smtp_server,
     message = smtp_server.messages[0]
     assert message["Subject"] == "Por favor, confirme su firma: “Campaign 1”"
     assert "Hola" in message.get_content()
+    # The sender's name in the supporter's language too (the address stays the configured one).
+    assert message["From"].addresses[0].display_name == "Coalición para Mujeres Presas"
+    assert message["From"].addresses[0].addr_spec == "no-reply@localhost"
+
+
+def test_an_english_supporters_email_comes_from_the_configured_sender(mail_app, smtp_server, make_campaign):
+    signature = _pending_signature(make_campaign())
+    confirmations.queue_confirmation_email("rosa@example.org", "en", [signature])
+    db.session.commit()
+    assert smtp_server.messages[0]["From"] == "Coalition for Women Prisoners <no-reply@localhost>"
 
 
 def test_tampered_and_expired_links(client, make_campaign, monkeypatch):

@@ -27,6 +27,8 @@ class OutgoingMail(db.Model):
     body_text: Mapped[str] = mapped_column(Text)
     #: An HTML alternative to the text (updates), sent as multipart/alternative.
     body_html: Mapped[str | None] = mapped_column(Text)
+    #: The From name in the recipient's language, where it differs from ``MAIL_FROM``'s.
+    sender_name: Mapped[str | None] = mapped_column(String(200))
     #: The ``List-Unsubscribe`` header (bulk mail); with it goes RFC 8058's one-click header.
     list_unsubscribe: Mapped[str | None] = mapped_column(String(1000))
     #: 0: a person's own message (confirmation, notice), sent at once; 1: bulk (an

@@ -211,4 +211,4 @@ def _queue_email(
             if opt_in_token
             else None,
         )
-    mail.queue_mail(to_address, subject, body)
+    mail.queue_mail(to_address, subject, body, language=locale)

@@ -404,7 +404,7 @@ def queue_endorsement_email(endorsement: Endorsement) -> None:
             withdraw_link=withdraw_link,
             days=CONFIRM_MAX_AGE_SECONDS // 86400,
         )
-    mail.queue_mail(endorsement.contact_email, subject, body)
+    mail.queue_mail(endorsement.contact_email, subject, body, language=locale)
 
 
 def endorsement_from_token(purpose: str, token: str) -> Endorsement:
@@ -529,7 +529,7 @@ def queue_verified_notice(endorsement: Endorsement) -> None:
             withdraw_link=external_url("endorsements.withdraw", language=locale, token=withdrawal_token(endorsement)),
             embed_code=embeds.embed_snippet(endorsement, locale),
         )
-    mail.queue_mail(endorsement.contact_email, subject, body)
+    mail.queue_mail(endorsement.contact_email, subject, body, language=locale)
 
 
 def reject_endorsement(endorsement_id: int, staff_id: int | None, reason: str) -> Endorsement:

@@ -386,7 +386,7 @@ def _queue_already_signed(signature: Signature, email: str, language: str) -> bo
             campaign=campaign,
             link=external_url("petitions.campaign", language=locale, slug=campaign.slug),
         )
-    mail.queue_mail(email, subject, body)
+    mail.queue_mail(email, subject, body, language=locale)
     return True
 
 

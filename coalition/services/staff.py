@@ -196,7 +196,7 @@ def request_password_reset(email: str, language: str = "en") -> bool:
     with force_locale(locale):
         subject = _("Reset your staff password")
         body = render_template("email/staff_password_reset.txt", link=link, minutes=RESET_MAX_AGE_SECONDS // 60)
-    mail.queue_mail(user.email, subject, body)
+    mail.queue_mail(user.email, subject, body, language=locale)
     audit_log.record("staff.password_reset_request", actor_id=None, subject=f"staff:{user.id}")
     return True
 

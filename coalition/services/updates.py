@@ -383,11 +383,13 @@ def queue_next_batch(batch_size: int = QUEUE_BATCH) -> bool:
         raise QueueingTakenOver(item.id)
     key = subscriptions.site_key(subscriptions.SUPPRESSION_KEY)
     rendered: dict[str, RenderedUpdate] = {}
+    sender_names: dict[str, str | None] = {}
     messages = []
     for recipient in recipients:
         language = language_of(item, recipient.language)
         if language not in rendered:
             rendered[language] = render_update(item, language)
+            sender_names[language] = mail.sender_name(language)
         link, header = unsubscribe_link(recipient, key)
         text, html = rendered[language].for_link(link)
         messages.append(
@@ -399,6 +401,7 @@ def queue_next_batch(batch_size: int = QUEUE_BATCH) -> bool:
                 "list_unsubscribe": header,
                 "priority": 1,
                 "update_id": item.id,
+                "sender_name": sender_names[language],
             }
         )
     mail.queue_many(messages)
