@@ -49,13 +49,14 @@ def test_create_preview_edit_and_publish_a_campaign(staff_client):
     assert saved.status_code == 302
     campaign = db.session.scalar(db.select(Campaign))
     assert campaign.status == "draft" and campaign.target == 2500
-    assert campaign.opens_at.isoformat().startswith("2027-01-10T00:00")
-    assert campaign.closes_at.isoformat().startswith("2027-04-01T00:00")  # the end of March 31
+    # New York days: midnight of January 10 (EST) and the end of March 31 (EDT, after the clocks change).
+    assert campaign.opens_at.isoformat().startswith("2027-01-10T05:00")
+    assert campaign.closes_at.isoformat().startswith("2027-04-01T04:00")
     assert [g.slug for g in campaign.goals] == ["conditions-and-reentry"]
     assert counting.signature_counts([campaign.id])[campaign.id] == 0  # its counters exist
     # The edit form shows the dates as typed.
     edit_html = staff_client.get(f"/staff/campaigns/{campaign.id}/edit").get_data(as_text=True)
-    assert 'value="2027-03-31"' in edit_html
+    assert 'value="2027-01-10"' in edit_html and 'value="2027-03-31"' in edit_html
     assert re.search(r'<input checked[^>]*value="conditions-and-reentry"', edit_html)
     assert not re.search(r'<input checked[^>]*value="alternatives-to-incarceration"', edit_html)
     # Opening it makes it public, and then its address is fixed.

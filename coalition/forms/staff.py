@@ -287,8 +287,8 @@ class CampaignForm(FlaskForm):
         _l("Target (confirmed signatures)"),
         validators=[InputRequired(_l("Give a target, a whole number.")), NumberRange(min=1, message=_l("The target must be at least 1."))],
     )
-    opens_on = DateField(_l("Opens on (UTC)"), validators=[Optional()])
-    closes_on = DateField(_l("Closes after (last day, UTC)"), validators=[Optional()])
+    opens_on = DateField(_l("Opens on (New York time)"), validators=[Optional()])
+    closes_on = DateField(_l("Closes after (last day, New York time)"), validators=[Optional()])
     goals = MultiCheckboxField(_l("Goals it advances"))
     featured = BooleanField(_l("Feature it on the home page (instead of the open campaign closest to its deadline)"))
     title_es = StringField(_l("Title in Spanish"), validators=[Optional(), Length(max=200)])

@@ -16,6 +16,7 @@ from coalition.models import Campaign, Endorsement, Goal, PledgeAction
 from coalition.services import campaign_editing as editing
 from coalition.security import accepts_uploads
 from coalition.services import counting, embeds, referrals, share_images
+from coalition.services.dashboard import local_zone
 from coalition.i18n import localized, status_label
 from coalition.web.staff import bp
 
@@ -36,7 +37,14 @@ def _goal_choices() -> list[SelectChoice]:
 
 
 def _start(day):
-    return datetime.combine(day, time.min, tzinfo=timezone.utc) if day else None
+    """The moment a New York day begins (``TIME_ZONE``), in UTC as stored."""
+    if not day:
+        return None
+    return datetime.combine(day, time.min, tzinfo=local_zone()).astimezone(timezone.utc)
+
+
+def _local_day(moment):
+    return moment.astimezone(local_zone()).date()
 
 
 def _data(form: CampaignForm) -> editing.CampaignData:
@@ -65,8 +73,8 @@ def _form_for(campaign: Campaign | None, from_request: bool = True) -> CampaignF
         form = CampaignForm(
             formdata=None,
             **{name: getattr(campaign, name) for name in ("title", "slug", "summary", "body", "target", "title_es", "summary_es", "body_es")},
-            opens_on=campaign.opens_at.date() if campaign.opens_at else None,
-            closes_on=(campaign.closes_at - timedelta(seconds=1)).date() if campaign.closes_at else None,
+            opens_on=_local_day(campaign.opens_at) if campaign.opens_at else None,
+            closes_on=_local_day(campaign.closes_at - timedelta(seconds=1)) if campaign.closes_at else None,
             goals=[g.slug for g in campaign.goals],
             featured=campaign.featured,
         )
