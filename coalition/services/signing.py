@@ -41,7 +41,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from coalition import mail
-from coalition.extensions import db, limiter
+from coalition.extensions import db
 from coalition.models import Campaign, Goal, Pledge, Signature
 from coalition.models.types import utcnow
 from coalition.services import addresses, confirmations, districts, mailbox_limit, pledging, subscriptions

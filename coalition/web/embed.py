@@ -11,14 +11,12 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 
 from coalition.extensions import db, limit_submissions
 from coalition.forms.petitions import SignForm
-from coalition.i18n import current_language
 from coalition.models import Campaign, Organization
 from coalition.security import CONTENT_SECURITY_POLICY
 from coalition.services import campaigns as campaign_service
 from coalition.services import embeds, signing
-from coalition.services.addresses import hash_client_address
 from coalition.web.caching import keep_until, public_page
-from coalition.web.petitions import _details, _show_refusals, pledge_choice_label
+from coalition.web.petitions import _details, _show_refusals, pledge_choice_label, sign_with
 
 bp = Blueprint("embed", __name__, url_prefix="/embed")
 
@@ -85,14 +83,7 @@ def sign(partner: str, slug: str):
         form.stamp()
         return _render(organization, campaign, form, too_fast=True)
     try:
-        signing.sign_petition(
-            campaign,
-            _details(form),
-            language=current_language(),
-            client_hash=hash_client_address(request.remote_addr, current_app.config["SECRET_KEY"]),
-            pledge_goals=[goal for goal in campaign.goals if goal.slug in (form.also_pledge.data or [])],
-            partner_id=organization.id,
-        )
+        sign_with(form, campaign, partner_id=organization.id)
     except signing.CampaignNotSignable:
         return _render(organization, campaign, None, status=409, refused=True)
     except signing.InvalidSignerDetails as refused:

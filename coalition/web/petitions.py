@@ -157,6 +157,21 @@ def _show_refusals(form: SignForm, fields: frozenset[str]) -> None:
             field.errors = [REFUSED_MESSAGES[name]()]
 
 
+def sign_with(form: SignForm, campaign: Campaign, **attribution) -> signing.SignResult:
+    """Sign ``campaign`` with what the visitor sent in the sign form (the caller commits).
+
+    ``attribution`` is the share link's ``referral`` or the embed's ``partner_id``.
+    """
+    return signing.sign_petition(
+        campaign,
+        _details(form),
+        language=current_language(),
+        client_hash=hash_client_address(request.remote_addr, current_app.config["SECRET_KEY"]),
+        pledge_goals=[goal for goal in campaign.goals if goal.slug in (form.also_pledge.data or [])],
+        **attribution,
+    )
+
+
 def _details(form: SignForm) -> signing.SignerDetails:
     return signing.SignerDetails(
         full_name=form.full_name.data,
@@ -194,14 +209,7 @@ def campaign(slug: str):
         return _render_campaign(campaign, form, too_fast=True)
 
     try:
-        signing.sign_petition(
-            campaign,
-            _details(form),
-            language=current_language(),
-            client_hash=hash_client_address(request.remote_addr, current_app.config["SECRET_KEY"]),
-            pledge_goals=[goal for goal in campaign.goals if goal.slug in (form.also_pledge.data or [])],
-            referral=referrals.clean_referral(request.args.get("source")),
-        )
+        sign_with(form, campaign, referral=referrals.clean_referral(request.args.get("source")))
     except signing.CampaignNotSignable:
         return _render_campaign(campaign, None)  # the page says it takes no signatures (409)
     except signing.InvalidSignerDetails as refused:
