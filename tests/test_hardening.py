@@ -16,6 +16,7 @@ import zipcodes
 from coalition import PROJECT_ROOT
 from coalition.extensions import db
 from coalition.models import Pledge, Signature
+from coalition.models.types import utcnow
 from coalition.services import addresses
 from coalition.services.addresses import lookup_zip, normalize_zip_code
 from tests.conftest import free_port, login
@@ -833,3 +834,44 @@ def test_posts_that_only_show_the_form_again_still_count_against_the_limits(app_
         codes = [client.post("/campaigns/no-token", data={"full_name": "Rosa", "zip_code": FULLWIDTH_ZIP}).status_code
                  for _ in range(4)]
     assert codes == [200, 200, 429, 429]
+
+
+def _statements_of(app, client, url: str, data: dict) -> list[str]:
+    """The SQL statements one POST runs, each as its verb and the tables it names."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        words = statement.split()
+        tables = sorted({words[i + 1].strip('"') for i, word in enumerate(words[:-1])
+                         if word.upper() in ("INTO", "FROM", "UPDATE", "JOIN") and words[i + 1].upper() != "SET"})
+        seen.append(f"{words[0].upper()} {' '.join(tables)}")
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert client.post(url, data=data).status_code == 303
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_signature_that_exists_is_answered_with_the_same_work_as_a_new_one(app_factory, make_campaign,
+                                                                               sender_run_by_hand):
+    """The time an answer takes must not tell whether an address signed: a repeat runs the
+    same statements as a new signature (one upsert, one queued email), not a lookup more.
+    Timed in bench/timing.py, never here."""
+    app = app_factory(CONFIRMATION_RESEND_MIN_SECONDS=0)
+    with app.app_context():
+        campaign = make_campaign()
+        client = app.test_client()
+        url = f"/campaigns/{campaign.slug}"
+        new = _statements_of(app, client, url, sign_data(email="first@example.org"))
+        again = _statements_of(app, client, url, sign_data(email="first@example.org"))
+        other_new = _statements_of(app, client, url, sign_data(email="second@example.org"))
+        db.session.execute(sa.update(Signature).where(Signature.email == "second@example.org").values(status="confirmed", confirmed_at=utcnow()))
+        db.session.commit()
+        confirmed_again = _statements_of(app, client, url, sign_data(email="second@example.org"))
+        rows = db.session.execute(sa.select(Signature.email, Signature.confirmation_sends).order_by(Signature.id)).all()
+    assert new == again == other_new == confirmed_again
+    assert [s for s in new if s.startswith("INSERT")] == ["INSERT signatures", "INSERT outgoing_mail"]
+    assert not [s for s in new if s.startswith(("SELECT signatures", "UPDATE signatures"))]
+    assert rows == [("first@example.org", 2), ("second@example.org", 2)]

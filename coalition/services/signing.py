@@ -6,12 +6,14 @@ is known), saves the signature as pending, and queues the confirmation email in 
 so a mail server that is down never loses a signature: the message waits in the
 queue and is retried.
 
-Duplicates are found by the database, not by looking first: the insert says
-``ON CONFLICT DO NOTHING`` on the unique constraint of (campaign, normalised email),
-which refuses the second row even when two requests arrive at the same instant; the
-loser then reads the winner's row. Either way the signer sees the same thank-you page
-(saying "already signed" would tell anyone who signed), and a duplicate re-sends the
-confirmation email, a few times at most.
+Duplicates are found by the database, not by looking first: one statement,
+``INSERT ... ON CONFLICT (campaign, normalised email) DO UPDATE``, writes a new signature
+or, on the row that mailbox already made, claims one more confirmation email within its
+limits, and returns the row either way. The constraint refuses a second row even when two
+requests arrive at the same instant. Either way the signer sees the same thank-you page
+(saying "already signed" would tell anyone who signed), and the two answers do the same
+work, so neither does the time they take tell it (``bench/timing.py`` measures that).
+A duplicate re-sends the confirmation email, a few times at most.
 
 Counting is not done here: a signature counts only once confirmed, and the
 confirmed count lives in sharded counter rows (see ``coalition.services.counting``
@@ -36,7 +38,7 @@ from datetime import timedelta
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import delete, or_, update
+from sqlalchemy import Boolean, Integer, and_, bindparam, case, delete, or_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -132,43 +134,41 @@ def sign_petition(
     email_normalized = addresses.normalize_email(email)
     values = _signature_values(campaign, details, email, email_normalized, place, language, client_hash)
     values.update(referral=referral, partner_id=partner_id)
-    # A new signature is the common case (a signing rush): written, with its first email
-    # counted, in one statement, and no ORM object is built for it.
-    first_email = _may_send_first(email_normalized)
-    if first_email:
+    # One statement writes a new signature or, for a mailbox that already signed, claims
+    # the resend on its row: both answers then do the same work (a duplicate that cost a
+    # second lookup was measurably slower, and told who had signed).
+    may_send = _may_send_first(email_normalized)
+    if may_send:
+        # A new row counts its first email as sent; an existing one claims it in the update.
         values.update(confirmation_sends=1, last_confirmation_sent_at=values["created_at"])
-    signature_id = _insert_new(values)
-    if signature_id is not None:
-        place = (values["zip_code"], values["country"])
+    row = _upsert(values, may_send)
+    created = row.link_key == values["link_key"]
+    email_queued = may_send and row.last_confirmation_sent_at == values["created_at"]
+    if created or row.status != "invalidated":
         pledges = _pledges_with(
-            signature_id, place, details, email, language, client_hash, campaign, pledge_goals
+            row.id, (row.zip_code, row.country), details, email, language, client_hash, campaign, pledge_goals
         )
-        if first_email:
-            _use_mailbox_allowance(email_normalized)
+    else:
+        # An invalidated signature stays so: staff decided, and the page says nothing more.
+        pledges = []
+    if email_queued:
+        _use_mailbox_allowance(email_normalized)
+        if created or row.status == "pending":
             # The tick of a mailbox that unsubscribed: the email offers to opt in again.
             opt_in = None
             if details.wants_updates and not values["wants_updates"]:
-                opt_in = subscriptions.unsubscribe_token("s", signature_id, email_normalized)
+                opt_in = subscriptions.unsubscribe_token("s", row.id, email_normalized)
+            # To the address typed this time: the same mailbox, and the one asking now.
             confirmations.queue_signature_confirmation(
-                email, language, signature_id, values["link_key"], campaign, details.full_name, pledges,
-                opt_in_token=opt_in,
+                email, language, row.id, row.link_key, campaign, row.full_name, pledges, opt_in_token=opt_in
             )
-            pledging.note_confirmation_sent(pledges)
-        return SignResult(signature_id=signature_id, created=True, email_queued=first_email)
-
-    saved = _existing(campaign.id, email_normalized)
-    place = (saved.zip_code, saved.country)
-    pledges = _pledges_with(saved.id, place, details, email, language, client_hash, campaign, pledge_goals)
-    email_queued = False
-    if saved.status == "pending":
-        email_queued = _queue_confirmation(saved, email, language, pledges)
-    elif saved.status == "confirmed" and pledges:
-        # Already counted; the new pledges still need their owner's confirmation.
-        email_queued = _queue_pledges_only(saved, email, language, pledges)
-    elif saved.status == "confirmed":
-        email_queued = _queue_already_signed(saved, email, language)
-    # An invalidated signature stays so: staff decided, and the page says nothing more.
-    return SignResult(signature_id=saved.id, created=False, email_queued=email_queued)
+        elif pledges:
+            # Already counted; the new pledges still need their owner's confirmation.
+            confirmations.queue_confirmation_email(email, language, pledges=pledges)
+        else:
+            _queue_already_signed(row.full_name, campaign, email, language)
+        pledging.note_confirmation_sent(pledges)
+    return SignResult(signature_id=row.id, created=created, email_queued=email_queued)
 
 
 def refused_fields(details: SignerDetails) -> frozenset[str]:
@@ -234,39 +234,68 @@ def _signature_values(
     }
 
 
-def _insert_new(values: dict) -> int | None:
-    """Insert the signature and return its id, or None when this mailbox already signed.
+def _upsert(values: dict, may_send: bool):
+    """Insert the signature, or claim one more confirmation email on this mailbox's existing one.
+
+    Returns the row as it now is: ``id``, ``link_key`` (the new row's own when this insert
+    wrote it), ``status``, ``zip_code``, ``country``, ``full_name`` and
+    ``last_confirmation_sent_at`` (``values["created_at"]`` when this request may send).
 
     The unique constraint on (campaign, normalised email) decides, so two simultaneous
-    submissions give one row: on PostgreSQL the second insert waits for the first
-    transaction and then does nothing; on SQLite writers queue (BEGIN IMMEDIATE).
+    submissions give one row: on PostgreSQL the second waits for the first transaction and
+    then updates; on SQLite writers queue (BEGIN IMMEDIATE). On the existing row the claim
+    is conditional (fewer than ``MAX_CONFIRMATION_SENDS`` emails, the last one at least
+    ``CONFIRMATION_RESEND_MIN_SECONDS`` ago, not invalidated, the mailbox's limit not
+    reached), so concurrent duplicates cannot both pass it.
     Any other constraint that refuses the row still raises ``IntegrityError``.
     """
-    statement = _insert_statement(db.session.get_bind().dialect.name)
-    return db.session.execute(statement, values).scalar()
+    now = values["created_at"]
+    gap = timedelta(seconds=int(current_app.config["CONFIRMATION_RESEND_MIN_SECONDS"]))
+    parameters = dict(
+        values,
+        may_send=may_send,
+        max_sends=int(current_app.config["MAX_CONFIRMATION_SENDS"]),
+        resend_after=now - gap,
+        now=now,
+    )
+    statement = _upsert_statement(db.session.get_bind().dialect.name)
+    return db.session.execute(statement, parameters).one()
 
 
 @functools.cache
-def _insert_statement(dialect: str):
+def _upsert_statement(dialect: str):
     # Built once, with the values passed as parameters, and no ORM object: measured, an
     # ORM insert per signature cost about 15% more CPU (bench/RESULTS.md).
     table = Signature.__table__
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=[table.c.campaign_id, table.c.email_normalized])
-        .returning(table.c.id)
+    insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+    claim = and_(
+        bindparam("may_send", type_=Boolean()),
+        table.c.status != "invalidated",
+        table.c.confirmation_sends < bindparam("max_sends", type_=Integer()),
+        or_(
+            table.c.last_confirmation_sent_at.is_(None),
+            table.c.last_confirmation_sent_at <= bindparam("resend_after", type_=table.c.created_at.type),
+        ),
     )
-
-
-def _existing(campaign_id: int, email_normalized: str) -> Signature:
-    """The signature this mailbox already made for the campaign."""
-    return db.session.execute(
-        db.select(Signature).where(
-            Signature.campaign_id == campaign_id,
-            Signature.email_normalized == email_normalized,
-        )
-    ).scalar_one()
+    return insert.on_conflict_do_update(
+        index_elements=[table.c.campaign_id, table.c.email_normalized],
+        set_={
+            # Both read the row as it was: SET expressions see the old values.
+            "confirmation_sends": case((claim, table.c.confirmation_sends + 1), else_=table.c.confirmation_sends),
+            "last_confirmation_sent_at": case(
+                (claim, bindparam("now", type_=table.c.created_at.type)),
+                else_=table.c.last_confirmation_sent_at,
+            ),
+        },
+    ).returning(
+        table.c.id,
+        table.c.link_key,
+        table.c.status,
+        table.c.zip_code,
+        table.c.country,
+        table.c.full_name,
+        table.c.last_confirmation_sent_at,
+    )
 
 
 def _may_send_first(email_normalized: str) -> bool:
@@ -279,49 +308,9 @@ def _may_send_first(email_normalized: str) -> bool:
     return True
 
 
-def _claim_a_send(signature: Signature) -> bool:
-    """Count one more confirmation email for this signature, if its limits allow.
-
-    A conditional update, so concurrent duplicates cannot both pass the limit.
-    """
-    now = utcnow()
-    max_sends = int(current_app.config["MAX_CONFIRMATION_SENDS"])
-    gap = timedelta(seconds=int(current_app.config["CONFIRMATION_RESEND_MIN_SECONDS"]))
-    claimed = db.session.execute(
-        update(Signature)
-        .where(
-            Signature.id == signature.id,
-            Signature.confirmation_sends < max_sends,
-            or_(
-                Signature.last_confirmation_sent_at.is_(None),
-                Signature.last_confirmation_sent_at <= now - gap,
-            ),
-        )
-        .values(confirmation_sends=Signature.confirmation_sends + 1, last_confirmation_sent_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed:
-        # Read back only if something asks (a refresh here cost a query per signature).
-        db.session.expire(signature, ["confirmation_sends", "last_confirmation_sent_at"])
-    return bool(claimed)
-
-
 #: Kept under these names for the callers that knew them here.
 mailbox_has_allowance = mailbox_limit.has_allowance
 _use_mailbox_allowance = mailbox_limit.use_allowance
-
-
-def _may_send(signature: Signature) -> bool:
-    """Whether to email this signature's owner now: the mailbox limit, then the signature's own."""
-    email_normalized = signature.email_normalized or ""
-    if not mailbox_has_allowance(email_normalized):
-        # Said in the log by record id only: never an address.
-        log.info("email for signature %s held back: mailbox limit reached", signature.id)
-        return False
-    if not _claim_a_send(signature):
-        return False
-    _use_mailbox_allowance(email_normalized)
-    return True
 
 
 def _pledges_with(
@@ -353,41 +342,19 @@ def _pledges_with(
     return result.to_confirm
 
 
-def _queue_confirmation(signature: Signature, email: str, language: str, pledges: Sequence[Pledge] = ()) -> bool:
-    """Queue the one confirmation email for a pending signature (and its pledges), within the limits."""
-    if not _may_send(signature):
-        return False
-    # To the address typed this time: the same mailbox, and the one asking now.
-    confirmations.queue_confirmation_email(email, language, signatures=[signature], pledges=list(pledges))
-    pledging.note_confirmation_sent(pledges)
-    return True
-
-
-def _queue_pledges_only(signature: Signature, email: str, language: str, pledges: Sequence[Pledge]) -> bool:
-    """For a signature already confirmed: queue the confirmation of the new pledges alone."""
-    if not _may_send(signature):
-        return False
-    confirmations.queue_confirmation_email(email, language, pledges=list(pledges))
-    pledging.note_confirmation_sent(pledges)
-    return True
-
-
-def _queue_already_signed(signature: Signature, email: str, language: str) -> bool:
-    """Tell the owner of a confirmed signature that it already counts, within the limits."""
-    if not _may_send(signature):
-        return False
-    campaign = db.session.get(Campaign, signature.campaign_id)
+def _queue_already_signed(full_name: str, campaign: Campaign, email: str, language: str) -> None:
+    """Tell the owner of a confirmed signature that it already counts (its send was claimed)."""
     locale = language if language in current_app.config["LANGUAGES"] else "en"
+    words = (full_name or "").split()
     with force_locale(locale):
         subject = _("You have already signed")
         body = render_template(
             "email/already_signed.txt",
-            name=signature.first_name,
+            name=words[0] if words else "",
             campaign=campaign,
             link=external_url("petitions.campaign", language=locale, slug=campaign.slug),
         )
     mail.queue_mail(email, subject, body, language=locale)
-    return True
 
 
 @dataclass(frozen=True)
