@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gc
 import io
+import re
 import time
 import tracemalloc
 from datetime import timedelta
@@ -301,11 +302,21 @@ def test_a_large_export_streams_in_flat_memory(organizer_client, make_campaign):
     assert time.monotonic() - started < 60
 
 
-def test_the_readme_documents_every_column():
-    from pathlib import Path
+def test_the_columns_page_describes_every_column_in_the_files_order(organizer_client, content):
+    page = organizer_client.get("/staff/exports/columns")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for kind, header in (("signatures", export_service.SIGNATURE_HEADER), ("pledges", export_service.PLEDGE_HEADER),
+                         ("endorsements", export_service.ENDORSEMENT_HEADER)):
+        rows = re.findall(rf'<tr id="{kind}-([a-z_]+)"><th scope="row"><code>\1</code></th><td>([^<]+)</td></tr>', html)
+        assert [name for name, _meaning in rows] == header
+        assert all(meaning.strip() for _name, meaning in rows)
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## CSV exports", 1)[1].split("\n## ", 1)[0]
-    for header in (export_service.SIGNATURE_HEADER, export_service.PLEDGE_HEADER, export_service.ENDORSEMENT_HEADER):
-        for column in header:
-            assert f"`{column}`" in section, column
+
+def test_the_exports_page_links_to_the_columns_and_staff_alone_see_them(organizer_client, app):
+    exports_page = organizer_client.get("/staff/exports").get_data(as_text=True)
+    assert 'href="/staff/exports/columns">What each column holds</a>' in exports_page
+    assert "README" not in exports_page
+    spanish = organizer_client.get("/es/staff/exports/columns").get_data(as_text=True)
+    assert "Qué contiene cada columna" in spanish
+    assert app.test_client().get("/staff/exports/columns").status_code == 302

@@ -412,6 +412,7 @@ STAFF_PAGES: dict[str, Callable] = {
     "paper-errors": _paper_errors,
     "paper-upload-errors": _paper_upload_errors,
     "exports": _goto("/staff/exports"),
+    "export-columns": _goto("/staff/exports/columns"),
     "privacy": _goto("/staff/privacy"),
     "privacy-preview": _erasure_preview,
     "accounts": _goto("/staff/accounts"),

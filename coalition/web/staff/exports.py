@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, render_template, request, stream_with_context
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -44,6 +45,100 @@ def _forms(formdata=None) -> dict:
 def exports():
     """The exports and their filters."""
     return render_template("staff/exports.html", forms=_forms())
+
+
+_PLACE = {
+    "zip_code": _l("The US ZIP code given."),
+    "city": _l("The city of that ZIP code."),
+    "county": _l("The county of that ZIP code."),
+    "state": _l("The state of that ZIP code, in two letters."),
+    "country": _l("The country of someone outside the US (instead of a ZIP code)."),
+}
+_LANGUAGE = _l("en or es: the language they used on the site.")
+
+#: What each column of each export holds, for staff: every header of ``coalition.services.exports``
+#: has its line here (a test checks it), in the CSV's own order.
+COLUMN_MEANINGS = {
+    "signatures": {
+        "campaign": _l("The campaign’s short name, as in its address (/campaigns/short-name)."),
+        "signature_id": _l("The signature’s number in the database: quote it when asking for a correction."),
+        "status": _l("confirmed (it counts), pending (the email’s link not followed yet) or invalidated (by staff)."),
+        "source": _l("online (the sign form, on this site or a partner’s) or paper (entered by staff)."),
+        "full_name": _l("The name as the signer gave it; empty once anonymized."),
+        "email": _l("The email as typed; empty for a paper signature without one."),
+        **_PLACE,
+        "wants_updates": _l("yes if they agreed to be emailed updates."),
+        "updates_consented_at": _l("When they gave that consent."),
+        "show_publicly": _l("yes if they agreed to show their first name and city on the campaign page."),
+        "comment": _l("Their comment, if they wrote one."),
+        "language": _LANGUAGE,
+        "signed_at": _l("When they signed (or staff entered it, for paper)."),
+        "confirmed_at": _l("When it was confirmed by email (entered, for paper)."),
+        "paper_source": _l("For paper: where and when it was collected, for example “Albany lobby day (2026-03-04)”."),
+        "invalidated_at": _l("When staff invalidated it."),
+        "invalidation_reason": _l("Why staff invalidated it."),
+        "senate_district": _l(
+            "The number of the signer’s State Senate district, estimated from the ZIP code or chosen by the "
+            "signer; empty when not known (outside New York, a PO box, a ZIP code split between districts)."
+        ),
+        "assembly_district": _l("The number of the signer’s Assembly district, found the same way."),
+    },
+    "pledges": {
+        "goal": _l("The goal’s short name, as in its address (/goals/short-name)."),
+        "pledge_id": _l("The pledge’s number in the database."),
+        "status": _l("confirmed, pending (the email’s link not followed yet) or invalidated."),
+        "full_name": _l("The name as the supporter gave it."),
+        "email": _l("The email as typed."),
+        **_PLACE,
+        "actions": _l("The actions they pledged to take, by their short names, separated by “; ”."),
+        "message": _l("Their message to the coalition, if they wrote one."),
+        "language": _LANGUAGE,
+        "pledged_at": _l("When they pledged."),
+        "confirmed_at": _l("When they confirmed by email."),
+        "with_signature_id": _l("The number of the signature made in the same form, if any."),
+    },
+    "endorsements": {
+        "campaign": _l("The campaign’s short name, as in its address (/campaigns/short-name)."),
+        "endorsement_id": _l("The endorsement’s number in the database."),
+        "status": _l(
+            "submitted (email not confirmed yet), confirmed (waiting for review), verified, rejected or withdrawn."
+        ),
+        "organization": _l("The organization’s name, as submitted."),
+        "organization_domain": _l("Its web domain (its partner embed address uses it)."),
+        "organization_website": _l("Its website."),
+        "organization_type": _l(
+            "service-provider, advocacy-group, faith-community, union, legal-services, community-group, academic or other."
+        ),
+        "organization_locality": _l("The city or county where it works."),
+        "contact_name": _l("Who endorsed on its behalf (never shown publicly)."),
+        "contact_role": _l("Their role in the organization (never shown publicly)."),
+        "contact_email": _l("Their email (never shown publicly)."),
+        "contact_phone": _l("Their phone number, if given (never shown publicly)."),
+        "statement": _l("The organization’s statement, as written."),
+        "public_consent": _l("yes if it may be shown publicly."),
+        "display_name": _l("The name shown publicly, as edited by staff."),
+        "display_statement": _l("The statement shown publicly, as edited by staff."),
+        "submitted_at": _l("When it was submitted."),
+        "confirmed_at": _l("When its contact confirmed it by email."),
+        "reviewed_at": _l("When staff reviewed it."),
+        "rejection_reason": _l("Why staff rejected it."),
+    },
+}
+
+
+@bp.get("/exports/columns")
+def export_columns():
+    """What each column of each export holds."""
+    files = [
+        ("signatures", _("Signatories"), "signatures-<campaign>-<date>.csv", export_service.SIGNATURE_HEADER),
+        ("pledges", _("Pledges"), "pledges-<goal>-<date>.csv", export_service.PLEDGE_HEADER),
+        ("endorsements", _("Endorsements"), "endorsements-<campaign>-<date>.csv", export_service.ENDORSEMENT_HEADER),
+    ]
+    tables = [
+        (kind, title, filename, [(name, COLUMN_MEANINGS[kind][name]) for name in header])
+        for kind, title, filename, header in files
+    ]
+    return render_template("staff/export_columns.html", tables=tables)
 
 
 def _csv_response(export: export_service.Export) -> Response:
