@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from coalition.extensions import db
-from coalition.models import Endorsement, Organization, Signature
+from coalition.models import AuditEntry, Endorsement, Organization, PartnerSite, Signature
 from coalition.models.types import utcnow
 from coalition.services import embeds
 from tests.conftest import login
@@ -143,3 +143,101 @@ def test_staff_see_each_partners_snippet_and_choose_to_show_its_count(client, ma
     client.post(f"/staff/endorsements/{endorsement.id}/embed-count", data={"action": "hide"})
     db.session.expire_all()
     assert db.session.get(Endorsement, endorsement.id).show_embed_count is False
+
+
+@pytest.mark.parametrize(
+    ("typed", "parsed"),
+    [
+        ("harlemreentry.squarespace.com", ("https", "harlemreentry.squarespace.com")),
+        ("https://www.Harlem-Reentry.NET/petition?x=1", ("https", "harlem-reentry.net")),
+        ("http://localhost:8123/about", ("http", "localhost:8123")),
+        ("https://example.org:443/", ("https", "example.org")),
+        ("círculo.example", ("https", "xn--crculo-3va.example")),
+    ],
+)
+def test_a_site_staff_type_is_read_as_its_scheme_and_domain(typed, parsed):
+    assert embeds.parse_site(typed) == parsed
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["", "not a site", "javascript:alert(1)", "ftp://example.org", "https://user@example.org", "example",
+     "https://example.org:99999", "exa\nmple.org", "x" * 301 + ".org", "https://ex*ample.org"],
+)
+def test_what_is_not_a_sites_address_is_refused(typed):
+    with pytest.raises(embeds.PartnerSiteRefused) as refused:
+        embeds.parse_site(typed)
+    assert refused.value.reason == "not-an-address"
+
+
+def test_a_site_staff_add_gets_an_embed_address_that_it_alone_may_frame(client, make_campaign, make_partner, make_staff):
+    campaign = make_campaign()
+    endorsement = make_partner(campaign)
+    login(client, make_staff())
+    added = client.post(f"/staff/endorsements/{endorsement.id}/sites",
+                        data={f"site-{endorsement.id}-address": "https://harlemreentry.squarespace.com/sign"})
+    assert added.status_code == 302 and added.headers["Location"].endswith(f"/staff/campaigns/{campaign.id}/edit#site-1")
+    staff_page = client.get(f"/staff/campaigns/{campaign.id}/edit").get_data(as_text=True)
+    assert "Snippet for its website harlemreentry.squarespace.com" in staff_page
+    assert f"/embed/harlemreentry.squarespace.com/campaigns/{campaign.slug}&#34;" in staff_page
+    client.post("/staff/logout")
+
+    own = client.get(f"/embed/harlemreentry.org/campaigns/{campaign.slug}")
+    site = client.get(f"/embed/harlemreentry.squarespace.com/campaigns/{campaign.slug}")
+    assert frame_ancestors(own) == "frame-ancestors https://harlemreentry.org https://www.harlemreentry.org"
+    assert frame_ancestors(site) == (
+        "frame-ancestors https://harlemreentry.squarespace.com https://www.harlemreentry.squarespace.com"
+    )
+    html = site.get_data(as_text=True)
+    assert f'action="/embed/harlemreentry.squarespace.com/campaigns/{campaign.slug}"' in html
+    assert "Harlem Reentry Circle and the Coalition for Women Prisoners" in html
+    signed = client.post(f"/embed/harlemreentry.squarespace.com/campaigns/{campaign.slug}",
+                         data=sign_data(email="site@example.org"))
+    assert signed.headers["Location"] == f"/embed/harlemreentry.squarespace.com/campaigns/{campaign.slug}/thanks"
+    thanks = client.get(signed.headers["Location"])
+    assert frame_ancestors(thanks) == frame_ancestors(site)
+    # Counted for the partner organization, like its own address.
+    assert db.session.scalars(db.select(Signature.partner_id)).one() == endorsement.organization_id
+    audit = db.session.scalars(db.select(AuditEntry.action).where(AuditEntry.action.like("partner_site.%"))).all()
+    assert audit == ["partner_site.add"]
+
+
+def test_a_site_that_is_refused_says_why_beside_the_field_and_saves_nothing(client, make_campaign, make_partner, make_staff):
+    campaign = make_campaign()
+    endorsement = make_partner(campaign)
+    make_partner(campaign, domain="otherorg.example.org", name="Other Org")
+    login(client, make_staff())
+    field = f"site-{endorsement.id}-address"
+    for typed, message in [
+        ("www.harlemreentry.org", "That is the organization’s own domain"),
+        ("https://otherorg.example.org/", "That website is already another organization’s"),
+        ("not a website", "That is not a website’s address"),
+        ("", "Type the website’s address."),
+    ]:
+        response = client.post(f"/staff/endorsements/{endorsement.id}/sites", data={field: typed})
+        assert response.status_code == 400
+        html = response.get_data(as_text=True)
+        error = html.split(f'id="{field}-error"', 1)[1].split("</", 1)[0]
+        assert message in error, (typed, error)
+    assert db.session.scalars(db.select(PartnerSite)).all() == []
+
+
+def test_a_removed_site_loses_its_address_and_an_unverified_partners_site_has_none(
+    client, make_campaign, make_partner, make_staff
+):
+    campaign = make_campaign()
+    endorsement = make_partner(campaign)
+    site = embeds.add_partner_site(endorsement.organization_id, "reentry.example.net", None)
+    waiting = make_partner(campaign, domain="waiting.example.org", status="confirmed")
+    embeds.add_partner_site(waiting.organization_id, "waiting.example.net", None)
+    db.session.commit()
+    assert client.get(f"/embed/reentry.example.net/campaigns/{campaign.slug}").status_code == 200
+    assert client.get(f"/embed/waiting.example.net/campaigns/{campaign.slug}").status_code == 404
+    # A site of another organization cannot be removed through this endorsement's address.
+    login(client, make_staff())
+    other_site = db.session.scalars(db.select(PartnerSite).filter_by(domain="waiting.example.net")).one()
+    assert client.post(f"/staff/endorsements/{endorsement.id}/sites/{other_site.id}/remove").status_code == 404
+    removed = client.post(f"/staff/endorsements/{endorsement.id}/sites/{site.id}/remove")
+    assert removed.status_code == 302
+    assert client.get(f"/embed/reentry.example.net/campaigns/{campaign.slug}").status_code == 404
+    assert client.get(f"/embed/harlemreentry.org/campaigns/{campaign.slug}").status_code == 200

@@ -217,6 +217,15 @@ class EndorsementDisplayForm(FlaskForm):
     display_statement = TextAreaField(_l("Statement shown"), validators=[Length(max=1000)])
 
 
+class PartnerSiteForm(FlaskForm):
+    """Another website of a partner, which gets an embed address of its own."""
+
+    address = StringField(
+        _l("Another website of this organization"),
+        validators=[DataRequired(_l("Type the website’s address.")), Length(max=300)],
+    )
+
+
 class _PaperSourceForm(FlaskForm):
     """Which campaign, and where and when the sheets were signed."""
 

@@ -4,7 +4,7 @@ from coalition.models.audit import AuditEntry
 from coalition.models.campaigns import Campaign, SignatureCountShard, campaign_goals, campaign_legislators
 from coalition.models.content import Belief, ContentBlock, Goal, PledgeAction
 from coalition.models.legislature import Committee, DataLoad, District, Legislator, ZipDistrict, committee_members
-from coalition.models.endorsements import Endorsement, Organization
+from coalition.models.endorsements import Endorsement, Organization, PartnerSite
 from coalition.models.mail import OutgoingMail
 from coalition.models.pledges import Pledge, PledgeCountShard, pledge_action_choices
 from coalition.models.signatures import Signature
@@ -27,6 +27,7 @@ __all__ = [
     "MailUpdate",
     "OutgoingMail",
     "Organization",
+    "PartnerSite",
     "Pledge",
     "PledgeAction",
     "PledgeCountShard",

@@ -54,6 +54,33 @@ class Organization(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     endorsements: Mapped[list[Endorsement]] = relationship(back_populates="organization")
+    #: Other websites of the organization that staff added by hand, each with an embed address of its own.
+    sites: Mapped[list[PartnerSite]] = relationship(
+        back_populates="organization", cascade="all, delete-orphan", order_by="PartnerSite.domain"
+    )
+
+
+class PartnerSite(db.Model):
+    """Another website of a partner organization (a second domain, a site on a hosting
+    service), added by staff: its own embed address ``/embed/<domain>/...``, which that
+    site alone may frame. Signatures through it count for the organization."""
+
+    __tablename__ = "partner_sites"
+    __table_args__ = (
+        CheckConstraint("scheme IN ('http', 'https')", name="scheme"),
+        CheckConstraint("domain = lower(domain)", name="domain_lower_case"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    #: The site's host (and port, if not the default), lower case, without ``www.``: its embed address names it.
+    domain: Mapped[str] = mapped_column(String(253), unique=True)
+    #: https unless staff gave an http:// address.
+    scheme: Mapped[str] = mapped_column(String(5), default="https")
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organization: Mapped[Organization] = relationship(back_populates="sites")
 
 
 class Endorsement(db.Model):

@@ -4,7 +4,10 @@ A partner is an organization with a verified endorsement. Its embed address is
 ``/embed/<its domain>/campaigns/<slug>``; that address alone may be framed, and only by
 the partner's own website (its domain over https, with and without ``www.``, and the
 exact origin of the website it gave), so one header never lists a hundred sites.
-Signatures through the embed record the partner (attribution only).
+A partner's other websites (a second domain, a page on a hosting service) are added by
+staff (``add_partner_site``), and each gets an address of its own, ``/embed/<that
+domain>/...``, which that site alone may frame. Signatures through any of them record the
+partner organization (attribution only).
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from urllib.parse import urlsplit
 
 from markupsafe import escape
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 
 from coalition.extensions import db
-from coalition.models import Campaign, Endorsement, Organization, Signature
+from coalition.models import Campaign, Endorsement, Organization, PartnerSite, Signature
 from coalition.services import audit_log
 from coalition.urls import external_url
 
@@ -27,21 +31,56 @@ _HOST = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?$")
 SNIPPET_HEIGHT = 1200
 
 
-def embed_partner(domain: str) -> Organization | None:
-    """The organization whose embed address names ``domain``, if it is a verified partner."""
+@dataclass(frozen=True)
+class EmbedAddress:
+    """Whose embed an address names: a partner organization, through its own domain or
+    through one of the sites staff added for it (``site``)."""
+
+    organization: Organization
+    site: PartnerSite | None = None
+
+    @property
+    def domain(self) -> str:
+        """The domain the address names (``/embed/<domain>/...``)."""
+        return self.site.domain if self.site else self.organization.domain
+
+    @property
+    def name(self) -> str:
+        return self.organization.name
+
+
+def embed_partner(domain: str) -> EmbedAddress | None:
+    """Whose embed address names ``domain``: a verified partner's own domain, or a site
+    staff added for a verified partner. None for anything else."""
     domain = (domain or "").strip().lower()
     if not _HOST.match(domain):
         return None
-    return db.session.execute(
-        db.select(Organization)
-        .where(Organization.domain == domain)
-        .where(Organization.endorsements.any(Endorsement.status == "verified"))
+    verified = Organization.endorsements.any(Endorsement.status == "verified")
+    organization = db.session.execute(
+        db.select(Organization).where(Organization.domain == domain).where(verified)
     ).scalar_one_or_none()
+    if organization is not None:
+        return EmbedAddress(organization)
+    site = db.session.execute(
+        db.select(PartnerSite)
+        .join(Organization, Organization.id == PartnerSite.organization_id)
+        .where(PartnerSite.domain == domain)
+        .where(verified)
+    ).scalar_one_or_none()
+    return EmbedAddress(site.organization, site) if site is not None else None
 
 
-def frame_ancestors(organization: Organization) -> list[str]:
-    """The origins that may frame this partner's embed: its domain over https (with and
-    without ``www.``) and the exact origin of the website it gave."""
+def frame_ancestors(address: EmbedAddress | Organization) -> list[str]:
+    """The origins that may frame this embed address.
+
+    A site staff added: that site alone (its scheme, with and without ``www.``). The
+    partner's own address: its domain over https (with and without ``www.``) and the
+    exact origin of the website it gave.
+    """
+    if isinstance(address, EmbedAddress) and address.site is not None:
+        site = address.site
+        return [f"{site.scheme}://{site.domain}", f"{site.scheme}://www.{site.domain}"]
+    organization = address.organization if isinstance(address, EmbedAddress) else address
     sources = []
     if _HOST.match(organization.domain):
         sources = [f"https://{organization.domain}", f"https://www.{organization.domain}"]
@@ -54,13 +93,13 @@ def frame_ancestors(organization: Organization) -> list[str]:
     return sources
 
 
-def embed_snippet(endorsement: Endorsement, language: str = "en") -> str:
-    """The copy-paste ``<iframe>`` for an endorser's website, as plain text (for the email
-    that tells an endorser it is verified; a template escapes it for the staff page)."""
+def embed_snippet(endorsement: Endorsement, language: str = "en", site: PartnerSite | None = None) -> str:
+    """The copy-paste ``<iframe>`` for an endorser's website (or, with ``site``, for that
+    other website of theirs), as plain text (for the email that tells an endorser it is
+    verified; a template escapes it for the staff page)."""
     campaign = endorsement.campaign
-    src = external_url(
-        "embed.sign", language=language, partner=endorsement.organization.domain, slug=campaign.slug
-    )
+    domain = site.domain if site is not None else endorsement.organization.domain
+    src = external_url("embed.sign", language=language, partner=domain, slug=campaign.slug)
     title = (campaign.title_es if language == "es" else "") or campaign.title
     frame_title = f"{title} · Coalition for Women Prisoners"
     note = (
@@ -75,6 +114,92 @@ def embed_snippet(endorsement: Endorsement, language: str = "en") -> str:
         f'width="100%" height="{SNIPPET_HEIGHT}" style="border:0;max-width:560px"></iframe>\n'
         f"<!-- {note} -->"
     )
+
+
+class PartnerSiteRefused(ValueError):
+    """A site staff typed cannot be added; ``reason`` says why: ``"not-an-address"``,
+    ``"taken"`` (another partner's site, or an organization's own domain) or ``"own-domain"``
+    (this partner's own domain, which has its address already). Nothing was saved."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+#: The longest address staff may type for a site.
+SITE_ADDRESS_MAX = 300
+
+
+def parse_site(typed: str) -> tuple[str, str]:
+    """(scheme, domain) of a website staff typed: ``https://www.example.org/about``,
+    ``example.org`` or ``http://localhost:8123``. The domain is lower case, in ASCII
+    (IDNA), without ``www.``, with a port only if not the scheme's default.
+    Raises ``PartnerSiteRefused("not-an-address")``."""
+    text = (typed or "").strip()
+    if not text or len(text) > SITE_ADDRESS_MAX or any(c.isspace() or ord(c) < 32 for c in text):
+        raise PartnerSiteRefused("not-an-address")
+    parts = urlsplit(text if "://" in text else f"https://{text}")
+    if parts.scheme.lower() not in ("http", "https") or "@" in parts.netloc:
+        raise PartnerSiteRefused("not-an-address")
+    scheme = parts.scheme.lower()
+    try:
+        host = (parts.hostname or "").rstrip(".").encode("idna").decode("ascii").lower()
+        port = parts.port
+    except (UnicodeError, ValueError):
+        raise PartnerSiteRefused("not-an-address") from None
+    if host.startswith("www."):
+        host = host[4:]
+    if port is not None and port != {"http": 80, "https": 443}[scheme]:
+        host = f"{host}:{port}"
+    if not _HOST.match(host) or ("." not in host.split(":")[0] and host.split(":")[0] != "localhost"):
+        raise PartnerSiteRefused("not-an-address")
+    return scheme, host
+
+
+def add_partner_site(organization_id: int, typed: str, staff_id: int | None) -> PartnerSite:
+    """Add another website of a partner organization: it gets its own embed address.
+
+    Refused (``PartnerSiteRefused``) when it is not a website's address, when it is the
+    organization's own domain, or when it is another organization's domain or site: an
+    address names one partner. The caller commits.
+    """
+    organization = db.session.get(Organization, organization_id)
+    if organization is None:
+        raise LookupError(organization_id)
+    scheme, domain = parse_site(typed)
+    if domain == organization.domain:
+        raise PartnerSiteRefused("own-domain")
+    taken = db.session.execute(
+        db.select(Organization.id).where(Organization.domain == domain)
+        .union_all(db.select(PartnerSite.id).where(PartnerSite.domain == domain))
+    ).first()
+    if taken is not None:
+        raise PartnerSiteRefused("taken")
+    site = PartnerSite(organization_id=organization.id, domain=domain, scheme=scheme, added_by_id=staff_id)
+    try:
+        with db.session.begin_nested():
+            db.session.add(site)
+    except IntegrityError:
+        # Added by someone else at the same moment: the unique constraint decided.
+        raise PartnerSiteRefused("taken") from None
+    audit_log.record(
+        "partner_site.add", actor_id=staff_id, subject=f"organization:{organization.id}",
+        details={"site_id": site.id, "domain": domain},
+    )
+    return site
+
+
+def remove_partner_site(site_id: int, staff_id: int | None) -> None:
+    """Remove a site staff added: its embed address stops answering. The caller commits."""
+    site = db.session.get(PartnerSite, site_id)
+    if site is None:
+        raise LookupError(site_id)
+    audit_log.record(
+        "partner_site.remove", actor_id=staff_id, subject=f"organization:{site.organization_id}",
+        details={"site_id": site.id, "domain": site.domain},
+    )
+    db.session.delete(site)
+    db.session.flush()
 
 
 def set_show_embed_count(endorsement_id: int, staff_id: int, show: bool) -> Endorsement:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from coalition.extensions import db
-from coalition.forms.staff import CampaignForm, ConfirmForm, GoalForm, PledgeActionForm, ShareImageForm
-from coalition.models import Campaign, Endorsement, Goal, PledgeAction
+from coalition.forms.staff import CampaignForm, ConfirmForm, GoalForm, PartnerSiteForm, PledgeActionForm, ShareImageForm
+from coalition.models import Campaign, Endorsement, Goal, PartnerSite, PledgeAction
 from coalition.services import campaign_editing as editing
 from coalition.security import accepts_uploads
 from coalition.services import counting, embeds, referrals, share_images
@@ -131,10 +131,19 @@ def edit_campaign(campaign_id: int):
     return _save(form, campaign) or _edit_page(campaign, form)
 
 
-def _edit_page(campaign: Campaign, form: CampaignForm, image_form: ShareImageForm | None = None) -> str:
-    """The campaign's staff page: its form, its share image, its partners' embeds, its
-    signatures by source."""
+def _edit_page(
+    campaign: Campaign,
+    form: CampaignForm,
+    image_form: ShareImageForm | None = None,
+    site_form: tuple[int, PartnerSiteForm] | None = None,
+) -> str:
+    """The campaign's staff page: its form, its share image, its partners' embeds (and
+    their other websites), its signatures by source. ``site_form``: (endorsement id, the
+    form sent back with its errors) for the partner whose site was refused."""
     partners = embeds.campaign_embed_partners(campaign)
+    site_forms = {item.id: PartnerSiteForm(formdata=None, prefix=f"site-{item.id}") for item in partners}
+    if site_form is not None:
+        site_forms[site_form[0]] = site_form[1]
     return render_template(
         "staff/campaign_form.html",
         form=form,
@@ -145,6 +154,10 @@ def _edit_page(campaign: Campaign, form: CampaignForm, image_form: ShareImageFor
         source_names=SOURCE_NAMES,
         partners=partners,
         snippets={item.id: embeds.embed_snippet(item) for item in partners},
+        site_snippets={
+            (item.id, site.id): embeds.embed_snippet(item, site=site) for item in partners for site in item.organization.sites
+        },
+        site_forms=site_forms,
         image_form=image_form or ShareImageForm(formdata=None, alt=campaign.share_image_alt, alt_es=campaign.share_image_alt_es),
     )
 
@@ -191,6 +204,48 @@ def endorsement_embed_count(endorsement_id: int):
         embeds.set_show_embed_count(endorsement.id, current_user.id, show)
         db.session.commit()
         flash(_("Saved."), "success")
+    return redirect(url_for("staff.edit_campaign", campaign_id=endorsement.campaign_id) + "#embeds")
+
+
+#: What staff are told when a site they typed is refused.
+_SITE_REFUSALS = {
+    "not-an-address": _l("That is not a website’s address: type one like harlemreentry.org or https://harlemreentry.org/petition."),
+    "own-domain": _l("That is the organization’s own domain: its snippet above already works there."),
+    "taken": _l("That website is already another organization’s: an embed address names one partner."),
+}
+
+
+@bp.post("/endorsements/<int:endorsement_id>/sites")
+def add_partner_site(endorsement_id: int):
+    """Add another website of this endorsement's organization, with its own embed address."""
+    endorsement = db.get_or_404(Endorsement, endorsement_id)
+    campaign = db.get_or_404(Campaign, endorsement.campaign_id)
+    form = PartnerSiteForm(prefix=f"site-{endorsement.id}")
+    if form.validate_on_submit():
+        try:
+            site = embeds.add_partner_site(endorsement.organization_id, form.address.data, current_user.id)
+        except embeds.PartnerSiteRefused as refused:
+            form.address.errors = [*form.address.errors, str(_SITE_REFUSALS[refused.reason])]
+        else:
+            db.session.commit()
+            flash(_("Added: %(site)s has an embed address of its own.", site=site.domain), "success")
+            return redirect(url_for("staff.edit_campaign", campaign_id=campaign.id) + f"#site-{site.id}")
+    response = current_app.make_response(_edit_page(campaign, _form_for(campaign, from_request=False), site_form=(endorsement.id, form)))
+    response.status_code = 400
+    return response
+
+
+@bp.post("/endorsements/<int:endorsement_id>/sites/<int:site_id>/remove")
+def remove_partner_site(endorsement_id: int, site_id: int):
+    """Remove a website staff added: its embed address stops answering."""
+    endorsement = db.get_or_404(Endorsement, endorsement_id)
+    site = db.get_or_404(PartnerSite, site_id)
+    if site.organization_id != endorsement.organization_id:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        embeds.remove_partner_site(site.id, current_user.id)
+        db.session.commit()
+        flash(_("Removed: its embed address no longer answers."), "success")
     return redirect(url_for("staff.edit_campaign", campaign_id=endorsement.campaign_id) + "#embeds")
 
 
