@@ -193,3 +193,61 @@ def test_the_embed_is_refused_in_a_frame_on_an_unlisted_site(live_server, blocki
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_website_staff_add_by_hand_frames_its_own_address_alone(live_server, new_page, blocking_context, tmp_path):
+    from tests.browser.test_browser_staff import create_admin, log_in
+
+    folder = tmp_path / "hosted"
+    folder.mkdir()
+    server, port = serve(folder)
+    try:
+        domain = make_partner(live_server, tmp_path, "hand", free_port())
+        name = "Partner " + domain.split("-", 1)[1].split(".", 1)[0]
+        found = live_server.flask("shell", input=(
+            "exec('from coalition.extensions import db\\nfrom coalition.models import Campaign\\n"
+            f"print(\"ID\", db.session.execute(db.select(Campaign.id).filter_by(slug=\"{OPEN_CAMPAIGN}\")).scalar_one())')\n"
+        ))
+        campaign_id = re.search(r"ID (\d+)", found.stdout).group(1)
+
+        # Staff add the partner's other website on the campaign's page, as a person would.
+        staff = new_page(viewport=DESKTOP)
+        log_in(staff, *create_admin(live_server, uuid.uuid4().hex[:8]))
+        staff.goto(f"/staff/campaigns/{campaign_id}/edit#embeds")
+        block = staff.locator(".embed-partner").filter(has=staff.get_by_role("heading", name=name))
+        block.get_by_label("Another website of this organization").fill(f"http://localhost:{port}/petitions")
+        block.get_by_role("button", name=re.compile("Add this website")).click()
+        expect(staff.locator(".flash, [role=status]").first).to_contain_text(f"localhost:{port} has an embed address of its own")
+        site_snippet = staff.get_by_label(f"Snippet for its website localhost:{port}").input_value()
+        own_snippet = staff.get_by_label(f"Snippet for {name}").input_value()
+        assert f"/embed/localhost:{port}/campaigns/{OPEN_CAMPAIGN}" in site_snippet
+        staff.locator(f"#embeds").screenshot(path=str(SCREENSHOTS / "staff-embed-sites-desktop.png"))
+        assert_no_axe_violations(staff)
+
+        (folder / "index.html").write_text(PARTNER_PAGE.format(mark="hosted", snippet=site_snippet), encoding="utf-8")
+        (folder / "own.html").write_text(PARTNER_PAGE.format(mark="own", snippet=own_snippet), encoding="utf-8")
+        page = blocking_context.new_page()
+        page.goto(f"http://localhost:{port}/index.html")
+        page.locator("iframe").scroll_into_view_if_needed()
+        frame = page.frame_locator("iframe")
+        expect(frame.locator(".embed-attribution")).to_contain_text(name)
+        email = f"hosted-{uuid.uuid4().hex[:8]}@example.org"
+        frame.get_by_label("Full name").fill("Hosted Signer")
+        frame.get_by_label("Email", exact=True).fill(email)
+        frame.get_by_label("ZIP code").fill("10027")
+        frame.get_by_role("button", name="Sign").click()
+        expect(frame.locator("h1")).to_have_text("Thank you! One more step: check your email")
+        live_server.wait_for_mail(to=email)
+
+        # The partner's own address is not framed by this website: each address names one site.
+        refused = []
+        own = blocking_context.new_page()
+        own.on("console", lambda message: "frame-ancestors" in message.text and refused.append(message.text))
+        own.goto(f"http://localhost:{port}/own.html")
+        own.locator("iframe").scroll_into_view_if_needed()
+        own.wait_for_timeout(500)
+        assert all(f.locator("form.embed-form").count() == 0 for f in own.frames if f is not own.main_frame)
+        assert refused and "frame-ancestors" in refused[0]
+    finally:
+        server.shutdown()
+        server.server_close()
