@@ -15,7 +15,7 @@ import contextvars
 import logging
 from collections.abc import Iterator
 
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -74,6 +74,8 @@ def install_sqlite_tuning(engine: Engine, busy_timeout_ms: int) -> None:
 
 #: Tables that hold supporters' personal data, cleaned out of the files after an erasure.
 PERSONAL_DATA_TABLES = ("signatures", "pledges", "endorsements", "outgoing_mail")
+#: How long SQLite's checkpoint after an erasure may wait for open readers, in milliseconds.
+CHECKPOINT_WAIT_MS = 2000
 #: How long PostgreSQL's VACUUM FULL after an erasure may wait for its table's lock.
 VACUUM_LOCK_TIMEOUT_SECONDS = 5
 
@@ -93,7 +95,14 @@ def clear_erased_data_from_files() -> None:
     try:
         cursor = raw.driver_connection.cursor()
         if engine.dialect.name == "sqlite":
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            # A reader still open (a long export) holds the checkpoint back: wait for it a
+            # little, not the full busy timeout, so the staff member is answered promptly.
+            cursor.execute(f"PRAGMA busy_timeout = {int(CHECKPOINT_WAIT_MS)}")
+            busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            cursor.execute(f"PRAGMA busy_timeout = {int(current_app.config['SQLITE_BUSY_TIMEOUT_MS'])}")
+            if busy:
+                log.warning("clearing erased data from the files did not finish: a reader was open; "
+                            "the next erasure's checkpoint clears it")
         elif engine.dialect.name == "postgresql":
             raw.driver_connection.autocommit = True
             # FULL: plain VACUUM marks the space free but leaves the old bytes in the

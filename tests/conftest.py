@@ -154,6 +154,11 @@ class RequestContextClient(FlaskClient):
         # The test's own session (of the outer context), so that afterwards it sees what
         # the request committed, as a next request would.
         outer = _db.session() if has_app_context() else None
+        if outer is not None and not (outer.new or outer.dirty or outer.deleted):
+            # Nothing of the test's own is pending: end its read transaction, as no other
+            # visitor's request would find one open beside it (on SQLite an open reader
+            # holds back a checkpoint).
+            outer.rollback()
         with self.application.app_context():
             response = super().open(*args, **kwargs)
         if outer is not None and not (outer.new or outer.dirty or outer.deleted):

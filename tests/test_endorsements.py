@@ -676,6 +676,7 @@ def test_a_verified_endorsement_gets_one_notice_with_where_it_shows_and_its_with
     # Rejected, then verified again: no second notice.
     count = len(smtp_server.messages)
     endorsing.reject_endorsement(endorsement.id, None, "Checking again")
+    db.session.commit()
     staff_client.post(f"/staff/endorsements/{endorsement.id}/verify")
     assert _endorsements()[0].status == "verified"
     assert len(smtp_server.messages) == count
