@@ -45,14 +45,17 @@ security-check: install-dev
 	$(BIN)/bandit -q -r coalition app.py gunicorn.conf.py --severity-level medium
 
 # --durations=15 lists the slowest tests, so a test that grows slow stays visible.
+# -n $(TEST_PROCESSES): tests run in parallel processes (pytest-xdist), each with its own
+# databases (a SQLite file or PostgreSQL schema per test, a Redis database per process).
+TEST_PROCESSES ?= 2
 test-sqlite: install-dev
-	$(BIN)/python -m pytest --durations=15
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --durations=15
 
 # The database-independent slow tests (real gunicorn, real browser) run once, on SQLite.
 test-postgres: install-dev
 	@if [ -n "$$COALITION_REQUIRE_SERVICES" ] || $(BIN)/python -c "import sqlalchemy as sa; sa.create_engine('$(TEST_POSTGRES_URL)').connect().close()" 2>/dev/null; then \
 		echo "Running the suite again on PostgreSQL"; \
-		COALITION_TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest --durations=15 -m "not slow and not browser"; \
+		COALITION_TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest -n $(TEST_PROCESSES) --durations=15 -m "not slow and not browser"; \
 	else \
 		echo "PostgreSQL not reachable at $(TEST_POSTGRES_URL): skipping the PostgreSQL run"; \
 	fi

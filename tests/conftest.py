@@ -33,7 +33,10 @@ if os.environ.get("CI"):
 TEST_DATABASE_URL = os.environ.get("COALITION_TEST_DATABASE_URL", "")
 REQUIRE_SERVICES = os.environ.get("COALITION_REQUIRE_SERVICES", "") not in ("", "0")
 POSTGRES_URL = os.environ.get("COALITION_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("COALITION_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+#: Each parallel test process (pytest-xdist's gw0, gw1, ...) has a Redis database of its own:
+#: 15, 14, ... (a test may empty its database).
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = os.environ.get("COALITION_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER}")
 
 
 def service_missing(reason: str) -> None:
