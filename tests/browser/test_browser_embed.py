@@ -103,6 +103,17 @@ def snippet_for(live_server, domain: str) -> str:
     return ast.literal_eval(found.group(1))
 
 
+def sign_in_frame(frame, who: str) -> str:
+    """Sign the embedded form as a person would, by its labels; returns the email used."""
+    email = f"{who}-{uuid.uuid4().hex[:8]}@example.org"
+    frame.get_by_label("Full name").fill(f"{who.title()} Signer")
+    frame.get_by_label("Email", exact=True).fill(email)
+    frame.get_by_label("ZIP code").fill("10027")
+    frame.get_by_role("button", name="Sign").click()
+    expect(frame.locator("h1")).to_have_text("Thank you! One more step: check your email")
+    return email
+
+
 def partner_site(tmp_path, snippet: str) -> tuple[ThreadingHTTPServer, int]:
     folder = tmp_path / f"site-{uuid.uuid4().hex[:6]}"
     folder.mkdir()
@@ -131,12 +142,7 @@ def test_signing_in_a_partners_frame_with_third_party_cookies_blocked(live_serve
         inner = next(f for f in page.frames if "/embed/" in f.url)
         # Third-party cookies really are blocked in this frame: one it sets does not stick.
         assert inner.evaluate("() => { document.cookie = 'probe=1; SameSite=None; Secure'; return document.cookie; }") == ""
-        email = f"embed-{uuid.uuid4().hex[:8]}@example.org"
-        frame.get_by_label("Full name").fill("Embed Signer")
-        frame.get_by_label("Email", exact=True).fill(email)
-        frame.get_by_label("ZIP code").fill("10027")
-        frame.get_by_role("button", name="Sign").click()
-        expect(frame.locator("h1")).to_have_text("Thank you! One more step: check your email")
+        email = sign_in_frame(frame, "embed")
         # Still inside the partner's page; the full campaign page opens in a new tab.
         assert page.url == f"http://localhost:{port}/index.html"
         link = frame.get_by_role("link", name=re.compile("See the full campaign page"))
@@ -231,12 +237,7 @@ def test_a_website_staff_add_by_hand_frames_its_own_address_alone(live_server, n
         page.locator("iframe").scroll_into_view_if_needed()
         frame = page.frame_locator("iframe")
         expect(frame.locator(".embed-attribution")).to_contain_text(name)
-        email = f"hosted-{uuid.uuid4().hex[:8]}@example.org"
-        frame.get_by_label("Full name").fill("Hosted Signer")
-        frame.get_by_label("Email", exact=True).fill(email)
-        frame.get_by_label("ZIP code").fill("10027")
-        frame.get_by_role("button", name="Sign").click()
-        expect(frame.locator("h1")).to_have_text("Thank you! One more step: check your email")
+        email = sign_in_frame(frame, "hosted")
         live_server.wait_for_mail(to=email)
 
         # The partner's own address is not framed by this website: each address names one site.
