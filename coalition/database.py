@@ -98,8 +98,11 @@ def clear_erased_data_from_files() -> None:
             # A reader still open (a long export) holds the checkpoint back: wait for it a
             # little, not the full busy timeout, so the staff member is answered promptly.
             cursor.execute(f"PRAGMA busy_timeout = {int(CHECKPOINT_WAIT_MS)}")
-            busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-            cursor.execute(f"PRAGMA busy_timeout = {int(current_app.config['SQLITE_BUSY_TIMEOUT_MS'])}")
+            try:
+                busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            finally:
+                # The connection goes back to the pool: with the app's own wait again.
+                cursor.execute(f"PRAGMA busy_timeout = {int(current_app.config['SQLITE_BUSY_TIMEOUT_MS'])}")
             if busy:
                 log.warning("clearing erased data from the files did not finish: a reader was open; "
                             "the next erasure's checkpoint clears it")

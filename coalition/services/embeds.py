@@ -70,17 +70,17 @@ def embed_partner(domain: str) -> EmbedAddress | None:
     return EmbedAddress(site.organization, site) if site is not None else None
 
 
-def frame_ancestors(address: EmbedAddress | Organization) -> list[str]:
+def frame_ancestors(address: EmbedAddress) -> list[str]:
     """The origins that may frame this embed address.
 
     A site staff added: that site alone (its scheme, with and without ``www.``). The
     partner's own address: its domain over https (with and without ``www.``) and the
     exact origin of the website it gave.
     """
-    if isinstance(address, EmbedAddress) and address.site is not None:
+    if address.site is not None:
         site = address.site
         return [f"{site.scheme}://{site.domain}", f"{site.scheme}://www.{site.domain}"]
-    organization = address.organization if isinstance(address, EmbedAddress) else address
+    organization = address.organization
     sources = []
     if _HOST.match(organization.domain):
         sources = [f"https://{organization.domain}", f"https://www.{organization.domain}"]
@@ -149,9 +149,11 @@ def parse_site(typed: str) -> tuple[str, str]:
         raise PartnerSiteRefused("not-an-address") from None
     if host.startswith("www."):
         host = host[4:]
+    if "." not in host and host != "localhost":
+        raise PartnerSiteRefused("not-an-address")
     if port is not None and port != {"http": 80, "https": 443}[scheme]:
         host = f"{host}:{port}"
-    if not _HOST.match(host) or ("." not in host.split(":")[0] and host.split(":")[0] != "localhost"):
+    if not _HOST.match(host):
         raise PartnerSiteRefused("not-an-address")
     return scheme, host
 
